@@ -1,0 +1,3 @@
+from multicam.cli import main
+
+main()

@@ -1,0 +1,27 @@
+"""Errors a user can cause and fix. The CLI prints their message without a traceback."""
+
+from __future__ import annotations
+
+
+class MulticamError(Exception):
+    """Base class: something the user can fix; the message says what and how."""
+
+
+class GameFileError(MulticamError):
+    """The game file or a file it names is missing, malformed or inconsistent."""
+
+
+class PromptError(MulticamError):
+    """A prompt is invalid (unknown camera, outside the image, frame out of range...)."""
+
+
+class ClipError(MulticamError):
+    """A video clip is missing, unreadable or has no video stream."""
+
+
+class ModelError(MulticamError):
+    """A model is unknown or its checkpoint cannot be had."""
+
+
+class RunDirError(MulticamError):
+    """A run directory is missing, incomplete or malformed."""

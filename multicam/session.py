@@ -1,0 +1,97 @@
+"""An opened game: its clips probed, its timeline built and its prompts checked.
+
+This is the first step of a frame's path: game file -> clips -> timeline. Everything
+downstream (layouts, the engine, reports, the dashboard) takes an :class:`OpenGame`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from multicam.clips import Clip, ClipInfo, probe_clip
+from multicam.errors import ClipError, GameFileError
+from multicam.game import Game, load_game
+from multicam.prompts import PromptsFile, load_prompts, validate_prompts
+from multicam.timeline import CameraTiming, Timeline
+
+
+@dataclass(frozen=True)
+class OpenGame:
+    """A checked game ready to process.
+
+    Attributes:
+        game: the loaded game file.
+        clips: per camera name, its probed clip info (game file order).
+        timeline: cameras on the game clock, with resolved offsets.
+        prompts: the checked prompts (empty when the game names no prompts file).
+        offsets_resolved: per camera whose offset was ``auto``, how it was resolved (method, confidence).
+    """
+
+    game: Game
+    clips: dict[str, ClipInfo]
+    timeline: Timeline
+    prompts: PromptsFile
+    offsets_resolved: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.game.name
+
+    @property
+    def reference(self) -> str:
+        return self.game.config.reference
+
+    @property
+    def camera_names(self) -> tuple[str, ...]:
+        return self.game.config.camera_names
+
+    def clip(self, camera: str, cache_size: int = 4) -> Clip:
+        """A lazy frame reader for a camera's clip."""
+        return Clip(self.clips[camera].path, info=self.clips[camera], cache_size=cache_size)
+
+
+def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame:
+    """Load a game file, probe every clip, resolve offsets and check the prompts.
+
+    Raises:
+        GameFileError, ClipError, PromptError: with a message naming what to fix.
+    """
+    game = path if isinstance(path, Game) else load_game(path)
+    infos: dict[str, ClipInfo] = {}
+    for cam in game.config.cameras:
+        try:
+            infos[cam.name] = probe_clip(game.video_path(cam.name))
+        except ClipError as exc:
+            raise ClipError(f"camera {cam.name!r}: {exc}") from None
+    offsets: dict[str, float] = {}
+    resolved: dict[str, dict] = {}
+    auto = [c.name for c in game.config.cameras if c.offset == "auto" and c.name != game.config.reference]
+    for cam in game.config.cameras:
+        if cam.name == game.config.reference or cam.offset == "auto":
+            offsets[cam.name] = 0.0
+        else:
+            offsets[cam.name] = float(cam.offset)
+    if auto:
+        try:
+            from multicam.sync import resolve_auto_offsets
+        except ImportError as exc:  # pragma: no cover - sync ships with the package
+            raise GameFileError(f"offset: auto needs multicam.sync ({exc})") from exc
+        for name, result in resolve_auto_offsets(game, infos, auto).items():
+            offsets[name] = float(result["offset"])
+            resolved[name] = result
+    timeline = Timeline(
+        cameras=tuple(CameraTiming(name=n, fps=infos[n].fps, frame_count=infos[n].frame_count,
+                                   offset=offsets[n]) for n in game.config.camera_names),
+        reference=game.config.reference,
+    )
+    prompts = PromptsFile()
+    if with_prompts and game.prompts_path is not None:
+        prompts = load_prompts(game.prompts_path)
+        validate_prompts(
+            prompts,
+            reference=game.config.reference,
+            cameras={n: (i.width, i.height, i.frame_count) for n, i in infos.items()},
+            source=str(game.prompts_path),
+        )
+    return OpenGame(game=game, clips=infos, timeline=timeline, prompts=prompts, offsets_resolved=resolved)
