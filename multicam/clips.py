@@ -194,8 +194,8 @@ class Clip:
     def _seek(self, index: int) -> None:
         if self._container is None:
             self._container = _open(self.path)
+            self._container.streams.video[0].thread_type = "AUTO"
         stream = self._container.streams.video[0]
-        stream.thread_type = "AUTO"
         self._stream = stream
         self._time_base = stream.time_base or Fraction(1, 90000)
         self._start_pts = stream.start_time if stream.start_time is not None else 0

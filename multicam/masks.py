@@ -105,7 +105,7 @@ class ObjectMask:
             "rle": self.rle,
             "box_xyxy": None if self.box_xyxy is None else list(self.box_xyxy),
             "area": self.area,
-            "score": None if self.score is None else round(self.score, 4),
+            "score": self.score,
         }
 
     @classmethod
@@ -167,7 +167,7 @@ class FrameMasks:
     def to_json(self) -> dict[str, Any]:
         return {
             "frame": self.frame,
-            "time": round(self.time, 6),
+            "time": self.time,
             "resolution_wh": list(self.resolution_wh),
             "objects": [o.to_json() for o in self.objects],
         }
