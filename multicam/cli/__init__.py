@@ -26,6 +26,11 @@ def _root() -> None:
 
 # Each module registers its commands on `app` when imported.
 from multicam.cli import info  # noqa: E402,F401
+from multicam.cli import models, process  # noqa: E402,F401
+from multicam.cli import synth  # noqa: E402,F401
+from multicam.cli import sync  # noqa: E402,F401
+from multicam.cli import dashboard, render  # noqa: E402,F401
+from multicam.cli import eval, export, report  # noqa: E402,F401
 
 
 def main() -> None:

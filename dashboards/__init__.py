@@ -1,0 +1,1 @@
+"""The multicam analyst dashboard (Streamlit): ``multicam dashboard`` starts ``dashboards/app.py``."""

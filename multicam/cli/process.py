@@ -1,0 +1,52 @@
+"""``multicam process GAME.yaml``: run SAM 2 over every camera of a game into a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from multicam.cli import app
+
+
+@app.command()
+def process(
+    game: Path = typer.Argument(..., help="The game file (YAML)."),
+    model: str | None = typer.Option(None, "--model", help="Model name (see `multicam models list`); "
+                                     "default: the game file's model.name."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Checkpoint (.pt) file to load "
+                                           "instead of the download cache."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps; default: "
+                                      "the game file's processing.device."),
+    image_size: int | None = typer.Option(None, "--image-size", help="SAM 2 input size, a multiple of 32 "
+                                          "(1024 as trained; smaller is faster and coarser)."),
+    layout: str | None = typer.Option(None, "--layout", help="interleave (frames grouped by game time) "
+                                      "or concat (one clip after the other)."),
+    name: str = typer.Option("run", "--name", help="Run folder prefix: RUNS_DIR/<game>/<name>N."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders are created."),
+    untrained: bool = typer.Option(False, "--untrained", help="Random weights instead of a checkpoint: "
+                                   "checks the pipeline end to end; the masks mean nothing."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (bfloat16 on CUDA, float32 elsewhere), "
+                              "float32, bfloat16 or float16 (GPU)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the model (faster on GPU after "
+                                 "a slow start)."),
+    download: bool = typer.Option(True, "--download/--no-download", help="Download a missing checkpoint "
+                                  "of a registry model."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
+    from multicam.pipeline import UNTRAINED_WARNING, ProcessOptions, process_game
+
+    options = ProcessOptions(model=model, checkpoint=checkpoint, device=device, image_size=image_size,
+                             layout=layout, dtype=dtype, compile=compile, untrained=untrained, name=name,
+                             runs_dir=runs_dir, download=download, progress=not quiet)
+    if untrained:
+        typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
+    result = process_game(game, options)
+    m = result.manifest
+    typer.echo(f"run written to {result.run_dir}")
+    typer.echo(f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
+               f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
+               f"{m['image_size']} px)")
+    if untrained:
+        typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)

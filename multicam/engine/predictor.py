@@ -1,0 +1,182 @@
+"""SAM 2's video predictor with per-camera memory, bounded state and streamed outputs.
+
+:class:`MulticamVideoPredictor` is ``sam2.sam2_video_predictor.SAM2VideoPredictor`` with:
+
+* per-camera memory (:class:`CameraMemory`): for the ``interleave`` layout, the memory
+  bank SAM 2 attends to for camera c's frame is re-keyed onto camera c's own frame axis:
+  its non-conditioning memories (the previous ``num_maskmem - 1`` frames and the object
+  pointers) are camera c's previous frames, never other cameras' frames that happen to
+  sit before it in the sequence; the prompted (conditioning) frames of every camera stay
+  visible, placed at their game time on camera c's axis. SAM 2's own selection code
+  (``_prepare_memory_conditioned_features``) runs unchanged on that view.
+* :meth:`MulticamVideoPredictor.track`: propagation that yields each frame's low-res
+  mask logits and object scores, without a progress bar of its own, and releases
+  per-frame outputs once they are older than SAM 2's memory window (the masks stay
+  identical; prompted frames are always kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from multicam.engine.build import import_sam2
+from multicam.layout import SequenceLayout
+
+import_sam2()
+
+from sam2.sam2_video_predictor import SAM2VideoPredictor, SAM2VideoPredictorVOS  # noqa: E402
+
+OutputDict = dict[str, dict]
+
+
+class CameraMemory:
+    """Which memories a sequence frame may use: the same camera's, on that camera's frame axis.
+
+    Args:
+        layout: the sequence layout (its cameras, and each sequence frame's camera and local frame).
+    """
+
+    def __init__(self, layout: SequenceLayout):
+        self.layout = layout
+        self.camera_ids = np.asarray(layout.camera_ids)
+        self.frames = np.asarray(layout.frames)
+        self.frame_counts = tuple(int(c.frame_count) for c in layout.cameras)
+
+    def camera_and_frame(self, index: int) -> tuple[int, int]:
+        """``(camera rank, local frame)`` of a sequence index."""
+        return int(self.camera_ids[index]), int(self.frames[index])
+
+    def sequence_index(self, rank: int, frame: int) -> int | None:
+        """The sequence index of camera ``rank``'s local frame, or None outside its clip."""
+        if not 0 <= frame < self.frame_counts[rank]:
+            return None
+        return int(self.layout.indices_of(self.layout.cameras[rank].name)[frame])
+
+    def view(self, index: int, output_dict: OutputDict) -> tuple[int, OutputDict, int]:
+        """SAM 2's per-object memory bank as seen from sequence frame ``index``.
+
+        Returns:
+            ``(local frame, output dict keyed by camera-local positions, camera's frame count)``,
+            to pass to SAM 2 in place of ``(frame_idx, output_dict, num_frames)``.
+        """
+        rank, local = self.camera_and_frame(index)
+        non_cond = {int(self.frames[t]): out for t, out in output_dict["non_cond_frame_outputs"].items()
+                    if self.camera_ids[t] == rank}
+        cond: dict[float, dict] = {}
+        others = []
+        for t, out in output_dict["cond_frame_outputs"].items():
+            if self.camera_ids[t] == rank:
+                cond[int(self.frames[t])] = out
+            else:
+                others.append((t, out))
+        for t, out in others:
+            key = self.layout.position_on(t, rank)
+            while key in cond:  # two prompted frames at one moment: keep both
+                key += 1e-6
+            cond[key] = out
+        return local, {"cond_frame_outputs": cond, "non_cond_frame_outputs": non_cond}, self.frame_counts[rank]
+
+
+class _MulticamMixin:
+    """What multicam adds to SAM 2's video predictor (see the module docstring)."""
+
+    camera_memory: CameraMemory | None = None
+
+    # -- memory selection ---------------------------------------------------------------------
+    def _prepare_memory_conditioned_features(self, frame_idx, is_init_cond_frame, current_vision_feats,
+                                             current_vision_pos_embeds, feat_sizes, output_dict, num_frames,
+                                             track_in_reverse=False):
+        memory = self.camera_memory
+        if memory is not None and not is_init_cond_frame:
+            frame_idx, output_dict, num_frames = memory.view(frame_idx, output_dict)
+        return super()._prepare_memory_conditioned_features(  # type: ignore[misc]
+            frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds, feat_sizes,
+            output_dict, num_frames, track_in_reverse)
+
+    # -- memory window --------------------------------------------------------------------------
+    @property
+    def mask_memory_reach(self) -> int:
+        """How many frames back (same camera) a frame's mask memories can reach."""
+        stride = max(int(self.memory_temporal_stride_for_eval), 1)  # type: ignore[attr-defined]
+        return 1 + max(int(self.num_maskmem) - 2, 0) * stride  # type: ignore[attr-defined]
+
+    @property
+    def pointer_memory_reach(self) -> int:
+        """How many frames back (same camera) a frame's object pointers can reach."""
+        if not self.use_obj_ptrs_in_encoder:  # type: ignore[attr-defined]
+            return 0
+        return max(int(self.max_obj_ptrs_in_encoder) - 1, 0)  # type: ignore[attr-defined]
+
+    def _older(self, index: int, distance: int, reverse: bool) -> int | None:
+        """The sequence index ``distance`` frames before ``index`` (tracking order, same memory group)."""
+        step = distance if reverse else -distance
+        if self.camera_memory is None:
+            older = index + step
+            return older if older >= 0 else None
+        rank, local = self.camera_memory.camera_and_frame(index)
+        return self.camera_memory.sequence_index(rank, local + step)
+
+    def _release_old_outputs(self, output_dict: OutputDict, index: int, reverse: bool) -> None:
+        """Drop outputs the next frames cannot attend to; keep only object pointers where that suffices."""
+        mask_reach, ptr_reach = self.mask_memory_reach, self.pointer_memory_reach
+        non_cond = output_dict["non_cond_frame_outputs"]
+        drop = self._older(index, max(mask_reach, ptr_reach), reverse)
+        if drop is not None:
+            non_cond.pop(drop, None)
+        if ptr_reach > mask_reach:
+            strip = self._older(index, mask_reach, reverse)
+            out = non_cond.get(strip) if strip is not None else None
+            if out is not None and out.get("maskmem_features") is not None:
+                non_cond[strip] = {**out, "maskmem_features": None, "maskmem_pos_enc": None, "pred_masks": None}
+
+    # -- propagation ----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def track(self, inference_state: dict, order: Iterable[int], *, reverse: bool = False,
+              release: bool = True) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+        """Track every object over ``order`` (sequence indices, in tracking order).
+
+        Call :meth:`propagate_in_video_preflight` once before. Prompted frames give their
+        prompted output; every other frame is tracked from memory.
+
+        Yields:
+            ``(index, mask_logits, object_scores)``: ``(N_obj, 1, S/4, S/4)`` float32 low-res
+            mask logits on the compute device and ``(N_obj,)`` object score logits, objects
+            in the state's order.
+        """
+        batch_size = self._get_obj_num(inference_state)  # type: ignore[attr-defined]
+        device = inference_state["device"]
+        for frame_idx in order:
+            masks, scores = [], []
+            for obj_idx in range(batch_size):
+                obj_output_dict = inference_state["output_dict_per_obj"][obj_idx]
+                out = obj_output_dict["cond_frame_outputs"].get(frame_idx)
+                if out is not None:
+                    pred_masks = out["pred_masks"].to(device, non_blocking=True)
+                else:
+                    out, pred_masks = self._run_single_frame_inference(  # type: ignore[attr-defined]
+                        inference_state=inference_state, output_dict=obj_output_dict, frame_idx=frame_idx,
+                        batch_size=1, is_init_cond_frame=False, point_inputs=None, mask_inputs=None,
+                        reverse=reverse, run_mem_encoder=True)
+                    obj_output_dict["non_cond_frame_outputs"][frame_idx] = out
+                    if release:
+                        self._release_old_outputs(obj_output_dict, frame_idx, reverse)
+                masks.append(pred_masks)
+                scores.append(out["object_score_logits"].reshape(-1).float())
+            yield frame_idx, torch.cat(masks, dim=0).float(), torch.cat(scores, dim=0)
+
+    def clear_tracked_outputs(self, inference_state: dict) -> None:
+        """Forget every tracked (non-prompted) frame's output; prompted frames stay."""
+        for obj_output_dict in inference_state["output_dict_per_obj"].values():
+            obj_output_dict["non_cond_frame_outputs"].clear()
+        inference_state["cached_features"] = {}
+
+
+class MulticamVideoPredictor(_MulticamMixin, SAM2VideoPredictor):
+    """SAM 2's video predictor with multicam's memory selection and streamed tracking."""
+
+
+class MulticamVideoPredictorVOS(_MulticamMixin, SAM2VideoPredictorVOS):
+    """The same on sam2's compiled (``vos_optimized``) predictor."""

@@ -1,0 +1,214 @@
+"""Estimate each camera's offset against the reference camera: audio first, motion as the fallback.
+
+:func:`estimate_offsets` returns one :class:`SyncResult` per camera (or raises :class:`SyncError`);
+:func:`resolve_auto_offsets` is what :func:`multicam.session.open_game` calls for ``offset: auto``.
+
+An offset is the game time (reference clock, s) of the camera clip's first frame; the reference's
+is 0. The confidence (0..1) says how much the correlation peak stands out of every other
+candidate offset (``1 - second peak / peak``); below ``min_confidence`` the answer is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from multicam.clips import ClipInfo
+from multicam.game import Game
+from multicam.sync.audio import DEFAULT_SAMPLE_RATE, AudioTrack, audio_offset, decode_audio
+from multicam.sync.correlation import MethodEstimate
+from multicam.sync.errors import SyncError
+from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy, visual_offset
+
+Method = Literal["auto", "audio", "visual"]
+METHODS: tuple[str, ...] = ("auto", "audio", "visual")
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How offsets are searched for.
+
+    Attributes:
+        method: ``auto`` (audio when both clips have sound, else or if unreliable motion), ``audio`` or ``visual``.
+        max_offset: largest ``|offset|`` (s) considered; None: any offset that leaves ``min_overlap_s`` of overlap.
+        min_confidence: answers below this confidence (0..1) are refused.
+        min_overlap_s: shortest shared stretch (s) an answer may rest on (lowered for shorter clips).
+        sample_rate: common audio rate (Hz) the sound is resampled to.
+        motion_width: width (px) of the grey frames motion is measured on.
+    """
+
+    method: Method = "auto"
+    max_offset: float | None = None
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_overlap_s: float = 1.0
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    motion_width: int = DEFAULT_WIDTH
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.max_offset is not None and self.max_offset <= 0:
+            raise ValueError(f"max_offset must be positive (seconds), got {self.max_offset}")
+        if not 0 <= self.min_confidence <= 1:
+            raise ValueError(f"min_confidence must be in 0..1, got {self.min_confidence}")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A camera's estimated offset against the reference.
+
+    Attributes:
+        camera: the camera's name.
+        reference: the reference camera's name.
+        offset: game time (s) of the camera's first frame.
+        confidence: 0..1, of the method used.
+        method: ``"audio"`` or ``"visual"``.
+        reference_fps: the reference clip's frame rate (for :attr:`offset_frames`).
+        estimates: every method's estimate that was computed, the one used included.
+        notes: why other methods were not used (no audio, silent, unreliable...).
+    """
+
+    camera: str
+    reference: str
+    offset: float
+    confidence: float
+    method: str
+    reference_fps: float
+    estimates: tuple[MethodEstimate, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def offset_frames(self) -> float:
+        """The offset in reference frames."""
+        return self.offset * self.reference_fps
+
+    @property
+    def used(self) -> MethodEstimate | None:
+        return next((e for e in self.estimates if e.method == self.method), None)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly summary (what a run manifest records under ``offsets_resolved``)."""
+        used = self.used
+        out = {"offset": self.offset, "confidence": self.confidence, "method": self.method,
+               "reference": self.reference, "offset_frames": self.offset_frames}
+        if used is not None:
+            out.update(peak=used.peak, second_peak=used.second_peak, psr=used.psr, overlap_s=used.overlap_s)
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+class ClipSignals:
+    """A clip's sound and motion curve, decoded on first use and kept (the reference serves every camera)."""
+
+    def __init__(self, info: ClipInfo, options: SyncOptions):
+        self.info = info
+        self.options = options
+        self._audio: AudioTrack | None = None
+        self._audio_read = False
+        self._motion: MotionCurve | None = None
+
+    @property
+    def audio(self) -> AudioTrack | None:
+        if not self._audio_read:
+            self._audio = decode_audio(self.info.path, self.options.sample_rate) if self.info.has_audio else None
+            self._audio_read = True
+        return self._audio
+
+    @property
+    def motion(self) -> MotionCurve:
+        if self._motion is None:
+            self._motion = read_motion_energy(self.info.path, self.options.motion_width)
+        return self._motion
+
+
+def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSignals,
+                    options: SyncOptions = SyncOptions()) -> SyncResult:
+    """One camera's offset against the reference, by the method(s) ``options.method`` allows.
+
+    Raises:
+        SyncError: naming the camera and why no method gave a reliable answer.
+    """
+    estimates: list[MethodEstimate] = []
+    notes: list[str] = []
+    order = ("audio", "visual") if options.method == "auto" else (options.method,)
+    for method in order:
+        try:
+            est = _run_method(method, cam, ref, options)
+        except SyncError as exc:
+            notes.append(f"{method}: {exc}")
+            continue
+        estimates.append(est)
+        if est.confidence >= options.min_confidence:
+            return SyncResult(camera=camera, reference=reference, offset=est.offset, confidence=est.confidence,
+                              method=method, reference_fps=ref.info.fps, estimates=tuple(estimates),
+                              notes=tuple(notes))
+        notes.append(f"{method}: no reliable match (best guess {est.offset:+.3f} s with confidence "
+                     f"{est.confidence:.2f} < {options.min_confidence:.2f})")
+    raise SyncError(
+        f"camera {camera!r}: cannot synchronize with the reference camera {reference!r}: " + "; ".join(notes)
+        + ". Check that both clips film the same moment (their recordings must overlap in time), try "
+          "another --method, or write the camera's offset in seconds in the game file instead of 'auto'.")
+
+
+def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOptions) -> MethodEstimate:
+    if method == "audio":
+        for what, clip in (("reference", ref), ("camera", cam)):
+            if not clip.info.has_audio or clip.audio is None:
+                raise SyncError(f"the {what} clip has no audio track ({clip.info.path.name})")
+        return audio_offset(ref.audio, cam.audio, max_offset=options.max_offset,  # type: ignore[arg-type]
+                            min_overlap_s=options.min_overlap_s)
+    return visual_offset(ref.motion, cam.motion, max_offset=options.max_offset,
+                         min_overlap_s=max(options.min_overlap_s, 2.0))
+
+
+def estimate_offsets(game: Game, infos: dict[str, ClipInfo], cameras: Iterable[str] | None = None,
+                     options: SyncOptions = SyncOptions(), *,
+                     on_error: Literal["raise", "collect"] = "raise") -> dict[str, SyncResult | SyncError]:
+    """Offsets of ``cameras`` (default: every camera but the reference) against the game's reference.
+
+    Args:
+        game: the loaded game file.
+        infos: probed clip info per camera name (at least the reference and ``cameras``).
+        cameras: which cameras to estimate, in this order.
+        options: search options.
+        on_error: ``"raise"`` a :class:`SyncError` listing every camera that failed, or ``"collect"``
+            it as that camera's value.
+
+    Returns:
+        Per camera, its :class:`SyncResult` (or its :class:`SyncError` when collecting).
+    """
+    reference = game.config.reference
+    names = [c for c in (cameras if cameras is not None else game.config.camera_names) if c != reference]
+    for name in [reference, *names]:
+        game.config.camera(name)  # unknown names raise GameFileError
+        if name not in infos:
+            raise SyncError(f"camera {name!r}: its clip was not probed")
+    ref = ClipSignals(infos[reference], options)
+    out: dict[str, SyncResult | SyncError] = {}
+    for name in names:
+        try:
+            out[name] = estimate_offset(name, ClipSignals(infos[name], options), reference, ref, options)
+        except SyncError as exc:
+            out[name] = exc
+    failed = [str(v) for v in out.values() if isinstance(v, SyncError)]
+    if failed and on_error == "raise":
+        raise SyncError("\n".join(failed))
+    return out
+
+
+def resolve_auto_offsets(game: Game, infos: dict[str, ClipInfo], auto_cameras: Iterable[str],
+                         options: SyncOptions | None = None) -> dict[str, dict]:
+    """Offsets for the cameras whose game file says ``offset: auto``.
+
+    Returns:
+        ``{camera: {"offset": s, "confidence": 0..1, "method": "audio"|"visual", "offset_frames": ...,
+        "peak": ..., "psr": ..., "overlap_s": ...}}``.
+
+    Raises:
+        SyncError: naming each camera that cannot be synchronized and why.
+    """
+    results = estimate_offsets(game, infos, list(auto_cameras), options or SyncOptions())
+    return {name: r.as_dict() for name, r in results.items() if isinstance(r, SyncResult)}

@@ -1,0 +1,151 @@
+"""Clips of one shared "game" filmed by several cameras, written on the fly for the sync tests.
+
+The game has sound events (clicks at random times, a whistle) and a few blobs that move in
+bursts. Each camera films it from its own view (scale, shift, background), with its own
+independent background noise, frame rate, audio rate, start time (its offset) and length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import signal
+
+
+@dataclass(frozen=True)
+class World:
+    """The shared game: sound events and moving blobs over game time ``-20 .. 40`` s."""
+
+    seed: int = 0
+    t0: float = -20.0
+    t1: float = 40.0
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+    @property
+    def clicks(self) -> np.ndarray:
+        rng = self._rng()
+        return np.sort(rng.uniform(self.t0, self.t1, int((self.t1 - self.t0) * 1.5)))
+
+    @property
+    def whistles(self) -> tuple[float, ...]:
+        return (-3.3, 2.1, 17.7)
+
+    def audio(self, start: float, duration: float, rate: int) -> np.ndarray:
+        """The game's sound from game time ``start`` for ``duration`` s at ``rate`` Hz, shape ``(N,)``."""
+        n = int(round(duration * rate))
+        out = np.zeros(n)
+        rng = np.random.default_rng(self.seed + 1)
+        pitches = rng.uniform(400, 2500, len(self.clicks))
+        for t, f in zip(self.clicks, pitches):
+            k = int(round((t - start) * rate))
+            length = int(0.03 * rate)
+            if k + length <= 0 or k >= n:
+                continue
+            tt = np.arange(length) / rate
+            burst = 0.5 * np.sin(2 * np.pi * f * tt) * np.exp(-tt / 0.006)
+            lo, hi = max(k, 0), min(k + length, n)
+            out[lo:hi] += burst[lo - k:hi - k]
+        for t in self.whistles:
+            tt = np.arange(n) / rate + start - t
+            on = (tt >= 0) & (tt < 0.5)
+            out[on] += 0.15 * np.sin(2 * np.pi * 3000 * tt[on] + 20 * np.sin(2 * np.pi * 7 * tt[on]))
+        return out
+
+    def blob_positions(self, t: float) -> np.ndarray:
+        """Positions (x, y) in 0..1 of 4 blobs at game time ``t``: they move in bursts, shape ``(4, 2)``."""
+        rng = self._rng()
+        knots = self.t0 - 1 + np.cumsum(rng.exponential(0.4, int((self.t1 - self.t0) * 4)))
+        # each blob: a random walk whose steps are big at random "burst" knots and tiny otherwise
+        steps = rng.normal(0, 0.02, (4, len(knots), 2)) * (1 + 8 * (rng.random((4, len(knots), 1)) < 0.3))
+        path = 0.5 + np.cumsum(steps, axis=1)
+        path = 0.1 + 0.8 * np.abs(((path - 0.1) / 0.8 + 1) % 2 - 1)  # reflect into 0.1..0.9
+        return np.stack([[np.interp(t, knots, path[b, :, d]) for d in range(2)] for b in range(4)])
+
+
+def write_sync_clip(path: Path, world: World, *, offset: float, duration: float, fps: float = 25,
+                    width: int = 96, height: int = 72, view: int = 0, audio: bool = True,
+                    audio_rate: int = 48000, audio_gain: float = 0.8, noise_level: float = 0.05,
+                    silent: bool = False, static: bool = False, audio_delay: float = 0.0) -> Path:
+    """An H.264 + AAC MP4 of ``world`` from ``offset`` (game time of frame 0) for ``duration`` s.
+
+    ``view`` picks the camera's scale/shift/background; ``silent`` writes an all-zero audio track;
+    ``static`` shows one still picture; ``audio_delay`` starts the audio track that many seconds
+    after the first frame (its samples still begin at game time ``offset + audio_delay``).
+    """
+    import av
+
+    rng = np.random.default_rng(1000 + view)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scale = (1.0, 0.8, 1.2, 0.9)[view % 4]
+    shift = np.array([(0, 0), (0.1, -0.05), (-0.1, 0.05), (0.05, 0.1)][view % 4])
+    yy, xx = np.mgrid[0:height, 0:width]
+    background = (60 + 40 * np.sin(xx / (5 + view)) * np.cos(yy / (7 + view))).astype(np.float32)
+    frames = max(1, int(round(duration * fps)))
+    with av.open(str(path), "w") as container:
+        vs = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.options = {"crf": "20", "g": "25"}
+        as_ = container.add_stream("aac", rate=audio_rate) if audio else None
+        if as_ is not None:
+            as_.layout = "mono"
+        for i in range(frames):
+            t = offset + (0 if static else i / fps)
+            img = background.copy()
+            for b, (x, y) in enumerate(world.blob_positions(t)):
+                cx = ((x - 0.5) * scale + 0.5 + shift[0]) * width
+                cy = ((y - 0.5) * scale + 0.5 + shift[1]) * height
+                r = (4 + b) * scale * width / 96
+                img[(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = 200 + 15 * b
+            img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+            vf = av.VideoFrame.from_ndarray(np.repeat(img[..., None], 3, axis=2), format="rgb24")
+            vf.pts = i
+            vf.time_base = 1 / Fraction(fps).limit_denominator(1001)
+            for packet in vs.encode(vf):
+                container.mux(packet)
+        for packet in vs.encode():
+            container.mux(packet)
+        if as_ is not None:
+            n = int(round((duration - audio_delay) * audio_rate))
+            sound = np.zeros(n) if silent else audio_gain * world.audio(offset + audio_delay, n / audio_rate,
+                                                                        audio_rate)
+            if not silent:
+                b, a = signal.butter(2, 1000 / (audio_rate / 2))
+                sound += noise_level * 4 * signal.lfilter(b, a, rng.normal(size=n))
+            sound = np.clip(sound, -1, 1).astype(np.float32)
+            first = int(round(audio_delay * audio_rate))
+            for k in range(0, n, 1024):
+                af = av.AudioFrame.from_ndarray(sound[None, k:k + 1024], format="flt", layout="mono")
+                af.sample_rate = audio_rate
+                af.pts = first + k
+                af.time_base = Fraction(1, audio_rate)
+                for packet in as_.encode(af):
+                    container.mux(packet)
+            for packet in as_.encode():
+                container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return World(seed=3)
+
+
+@pytest.fixture(scope="session")
+def sync_clips(tmp_path_factory, world):
+    """Write (and cache, per set of arguments) clips of the shared world; returns a function -> Path."""
+    root = tmp_path_factory.mktemp("sync_clips")
+    cache: dict[tuple, Path] = {}
+
+    def make(name: str, **kwargs) -> Path:
+        key = (name, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = write_sync_clip(root / f"{name}_{len(cache)}.mp4", world, **kwargs)
+        return cache[key]
+
+    return make
