@@ -11,22 +11,11 @@ if str(_REPO) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards import data, ui  # noqa: E402
-from multicam.errors import MulticamError  # noqa: E402
-
 st.set_page_config(page_title="multicam", page_icon=":material/videocam:", layout="wide")
-ui.keep_widget_state()
-
-try:
-    config = data.DashboardConfig.from_env()
-except MulticamError as exc:
-    st.error(str(exc))
-    st.stop()
-
+# Each page draws the shared sidebar itself (ui.page_setup), so a page is complete on its own.
 pages = st.navigation([
     st.Page("pages/review.py", title="Review", icon=":material/grid_view:", default=True),
     st.Page("pages/consistency.py", title="Consistency", icon=":material/timeline:"),
     st.Page("pages/prompts.py", title="Prompts", icon=":material/ads_click:"),
 ])
-ui.set_context(ui.sidebar(config))
 pages.run()

@@ -18,7 +18,6 @@ PERSISTENT_KEYS = ("game_select", "run_select", "review_focus", "review_objects"
                    "prompt_frame", "prompt_object")
 PENDING_RUN = "_open_run"
 EXTRA_GAMES = "_extra_games"
-CONTEXT = "_context"
 
 
 @dataclass
@@ -138,16 +137,15 @@ def sidebar(config: data.DashboardConfig) -> Context:
     return ctx
 
 
-def set_context(ctx: Context) -> None:
-    st.session_state[CONTEXT] = ctx
-
-
-def context() -> Context:
-    """The selection made by the sidebar in this script run."""
-    ctx = st.session_state.get(CONTEXT)
-    if ctx is None:
-        ctx = Context(config=data.DashboardConfig.from_env())
-    return ctx
+def page_setup() -> Context:
+    """What every page does first: keep widget values across pages, draw the sidebar, return the selection."""
+    keep_widget_state()
+    try:
+        config = data.DashboardConfig.from_env()
+    except MulticamError as exc:
+        st.error(str(exc))
+        st.stop()
+    return sidebar(config)
 
 
 def open_review(time: float, camera: str | None = None, run_path: str | None = None) -> None:

@@ -132,6 +132,8 @@ def save_prompts(prompts: PromptsFile, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             yaml.dump(data, fh)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

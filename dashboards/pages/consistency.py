@@ -11,7 +11,7 @@ from multicam.render import object_color_hex
 
 MAX_MOMENTS = 100
 
-ctx = ui.context()
+ctx = ui.page_setup()
 st.header("Consistency")
 if ctx.game is None or ctx.run is None or ctx.entry is None:
     st.info("Choose a game and a run in the sidebar.")

@@ -15,7 +15,7 @@ try:  # clicks and drags on the frame; without it, points are typed in
 except ImportError:  # pragma: no cover - depends on the environment
     streamlit_image_coordinates = None
 
-ctx = ui.context()
+ctx = ui.page_setup()
 st.header("Prompts")
 if ctx.game is None:
     st.info("Choose a game in the sidebar.")
@@ -56,6 +56,8 @@ def _set_draft(new: prompt_edit.Draft) -> None:
 st.session_state.setdefault("prompt_frame", 0)
 st.session_state["prompt_frame"] = min(max(int(st.session_state["prompt_frame"]), 0), clip.info.frame_count - 1)
 ids = [int(o["id"]) for o in draft]
+if st.session_state.get("_select_object") in ids:
+    st.session_state["prompt_object"] = st.session_state.pop("_select_object")
 if st.session_state.get("prompt_object") not in ids:
     st.session_state["prompt_object"] = ids[0] if ids else None
 names = {int(o["id"]): o["name"] for o in draft}
@@ -78,7 +80,7 @@ with right:
         if st.form_submit_button("Add object"):
             try:
                 _set_draft(prompt_edit.add_object(draft, int(new_id), new_name, new_team))
-                st.session_state["prompt_object"] = int(new_id)
+                st.session_state["_select_object"] = int(new_id)  # selected on the rerun
                 st.rerun()
             except MulticamError as exc:
                 st.error(str(exc))

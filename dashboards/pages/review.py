@@ -12,7 +12,7 @@ from multicam.render import OverlayStyle, object_color_hex
 
 PLAY_INTERVAL_S = 0.15
 
-ctx = ui.context()
+ctx = ui.page_setup()
 st.header("Review")
 if ctx.game is None or ctx.run is None or ctx.entry is None:
     st.info("Choose a game and a run (or its ground truth) in the sidebar.")

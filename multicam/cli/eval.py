@@ -17,7 +17,8 @@ UNTRAINED_WARNING = ("UNTRAINED MODEL: this run used random weights; its masks c
 @app.command("eval")
 def eval_command(
     run: Path = typer.Argument(..., help="The run directory to evaluate."),
-    gt: Path = typer.Option(..., "--gt", help="Ground-truth folder (run-directory format, e.g. from `multicam synth`)."),
+    gt: Path | None = typer.Option(None, "--gt", help="Ground-truth folder (run-directory format, e.g. from "
+                                   "`multicam synth`) [default: the game's ground_truth, if it names one]."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write every measure (with per-frame values) to this JSON file."),
     camera: list[str] | None = typer.Option(None, "--camera", help="Only this camera (repeatable)."),
     iou_threshold: float = typer.Option(0.5, "--iou-threshold", min=0.0, max=1.0,
@@ -29,7 +30,9 @@ def eval_command(
     from multicam.evaluation.evaluate import evaluate_run
     from multicam.rundir import open_run
 
-    result = evaluate_run(open_run(run), open_run(gt), iou_threshold=iou_threshold,
+    pred = open_run(run)
+    gt_dir = gt if gt is not None else _game_ground_truth(pred)
+    result = evaluate_run(pred, open_run(gt_dir), iou_threshold=iou_threshold,
                           exclude_first_last=exclude_first_last, cameras=camera or None)
     if result.untrained:
         typer.secho(UNTRAINED_WARNING, fg=typer.colors.RED, bold=True)
@@ -55,8 +58,8 @@ def eval_command(
     typer.echo(f"{'camera':<12} {'IDF1':>6} {'IDF1-own':>8} {'ID-sw':>6} {'matched':>8} {'missing':>8}  wrong identities")
     for cam in result.cameras:
         ids = result.identity[cam]
-        wrong = [f"{g}->{o.own_pred_id}" for g, o in ids.per_object.items()
-                 if not o.same_identity and o.own_pred_id is not None]
+        wrong = [f"object {g} carries id {o.own_pred_id} (reference: {o.expected_pred_id})"
+                 for g, o in ids.per_object.items() if not o.same_identity and o.own_pred_id is not None]
         matched = ids.matches / ids.n_gt if ids.n_gt else math.nan
         typer.echo(f"{cam:<12} {ids.idf1:>6.3f} {ids.idf1_own:>8.3f} {ids.id_switches:>6d} {_fmt(matched):>8} "
                    f"{result.missing_frames.get(cam, 0):>8d}  {', '.join(wrong) or '-'}")
@@ -64,6 +67,21 @@ def eval_command(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
         typer.echo(f"wrote {json_out}")
+
+
+def _game_ground_truth(run) -> Path:
+    """The ground-truth folder named by the run's game file, or a clear error."""
+    from multicam.errors import RunDirError
+    from multicam.report.calibration import game_config
+
+    game_path, game = game_config(run)
+    rel = game.get("ground_truth")
+    if rel and game_path is not None:
+        path = Path(rel) if Path(rel).is_absolute() else game_path.parent / rel
+        if path.is_dir():
+            return path
+    raise RunDirError(f"no ground truth given for {run.path}: pass --gt GT_DIR (a folder made by `multicam synth`, "
+                      "or any run directory to compare with)")
 
 
 def _fmt(v: float) -> str:

@@ -20,6 +20,8 @@ def report(
                                                  "[default: the game's calibration, if found]."),
     tolerance_m: float = typer.Option(1.0, "--tolerance-m", min=0.0,
                                       help="Ground distance (m) beyond which cameras disagree about an object."),
+    low_score: float = typer.Option(1.0, "--low-score",
+                                    help="Object score logit below which a present object is flagged."),
     no_appearance: bool = typer.Option(False, "--no-appearance",
                                        help="Skip the colour check (it decodes a few frames of each clip)."),
     top: int = typer.Option(10, "--top", min=0, help="Moments to review printed on the terminal."),
@@ -34,7 +36,7 @@ def report(
     if cal_path is None:
         note = "no calibration found for this run's game (pass --calibration FILE)"
     cal = load_calibration(cal_path) if cal_path is not None else None
-    opts = ReportOptions(tolerance_m=tolerance_m, appearance_samples=0 if no_appearance else 12)
+    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
     result = build_report(r, opts, calibration=cal, clips={} if no_appearance else find_clips(r),
                           calibration_note=note)
     json_path, html_path = write_report(result, out if out is not None else r.path / "report")

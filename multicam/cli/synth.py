@@ -54,7 +54,7 @@ def synth(
                           offsets=_floats(offsets, "--offsets"), durations=_floats(durations, "--durations"),
                           audio=audio, motion_blur=blur, noise_std=noise, crf=crf, name=name)
     except ValidationError as exc:
-        raise MulticamError(format_validation_error(exc, "multicam synth")) from None
+        raise MulticamError(format_validation_error(exc, "multicam synth").replace("(top level): ", "")) from None
     with tqdm(total=cfg.total_frames, unit="frame", desc="synth", dynamic_ncols=True) as bar:
         game = generate_game(cfg, out_dir, overwrite=overwrite, progress=bar.update)
     typer.echo(f"wrote {game}")

@@ -366,10 +366,13 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
                     foot = foot_point_xy(decode_rle(rle))
                 if foot is None:
                     continue
+                hidden = checks.foot_hidden(foot, [v[1] for k, v in objs.items() if k != oid and v[1] is not None])
                 gx, gy = apply_homography(h, np.array([foot]))[0]
-                positions[cam].setdefault(oid, {})[f] = (float(gx), float(gy))
-                tr = tracks.setdefault(str(oid), {"frame": [], "time": [], "x_m": [], "y_m": []})
+                if not hidden:
+                    positions[cam].setdefault(oid, {})[f] = (float(gx), float(gy))
+                tr = tracks.setdefault(str(oid), {"frame": [], "time": [], "x_m": [], "y_m": [], "hidden": []})
                 tr["frame"].append(f)
+                tr["hidden"].append(hidden)
                 tr["time"].append(_r(t))
                 tr["x_m"].append(_r(gx))
                 tr["y_m"].append(_r(gy))

@@ -73,23 +73,35 @@ def load_calibration(path: str | Path) -> Calibration:
                        resolution_wh=resolutions or None)
 
 
+def game_config(run: Run) -> tuple[Path | None, dict]:
+    """The run's game file path and its resolved config (a GameConfig dump), as far as the manifest has them.
+
+    Reads ``manifest.game_path`` or ``manifest.game.path`` for the file, and ``manifest.game`` (when it
+    lists cameras) or ``manifest.config`` for the config.
+    """
+    m = run.manifest
+    game = m.get("game") if isinstance(m.get("game"), dict) else {}
+    path = m.get("game_path") or game.get("path")
+    config = game if game.get("cameras") else (m.get("config") if isinstance(m.get("config"), dict) else {})
+    return (Path(path) if path else None), config
+
+
 def find_calibration(run: Run) -> Path | None:
     """The calibration file of a run's game, if one can be found.
 
-    Looked up in order: the game file's ``calibration`` (``manifest.game.calibration`` relative to
-    ``manifest.game_path``), then ``manifest.calibration`` relative to the run directory (ground
+    Looked up in order: the game file's ``calibration`` (relative to the game file, see
+    :func:`game_config`), then ``manifest.calibration`` relative to the run directory (ground
     truth writes ``../calibration.json``), then ``calibration.json`` in the run directory's parent.
     """
-    game = run.manifest.get("game") or {}
-    game_path = run.manifest.get("game_path")
-    rel = game.get("calibration") if isinstance(game, dict) else None
+    game_path, game = game_config(run)
+    rel = game.get("calibration")
     candidates = []
     if rel:
         rel_path = Path(rel)
         if rel_path.is_absolute():
             candidates.append(rel_path)
         elif game_path:
-            candidates.append(Path(game_path).parent / rel_path)
+            candidates.append(game_path.parent / rel_path)
     own = run.manifest.get("calibration")
     if isinstance(own, str) and own:
         candidates.append(run.path / own)
@@ -103,14 +115,13 @@ def find_calibration(run: Run) -> Path | None:
 def find_clips(run: Run) -> dict[str, Path]:
     """The video clip of each camera of a run's game, for the cameras whose clip exists.
 
-    Uses ``manifest.game.cameras[].video`` relative to ``manifest.game_path``'s folder, else the
+    Uses the game config's ``cameras[].video`` relative to the game file's folder, else the
     game file ``game.yaml`` in the run directory's parent (a ground-truth folder's game).
     """
-    game = run.manifest.get("game") or {}
-    game_path = run.manifest.get("game_path")
+    game_path, game = game_config(run)
     out: dict[str, Path] = {}
-    if isinstance(game, dict) and game_path and isinstance(game.get("cameras"), list):
-        root = Path(game_path).parent
+    if game_path is not None and isinstance(game.get("cameras"), list):
+        root = game_path.parent
         for cam in game["cameras"]:
             if isinstance(cam, dict) and cam.get("name") and cam.get("video"):
                 p = Path(cam["video"])

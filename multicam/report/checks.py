@@ -294,6 +294,19 @@ def find_overlaps(frame: int, objects: Mapping[int, tuple],
 
 
 # -- ground positions across cameras ---------------------------------------------------------
+def foot_hidden(foot_xy: tuple[float, float], others_xyxy: Sequence[Sequence[float]], margin: float = 2.0) -> bool:
+    """Whether an object's foot point may be hidden behind another object.
+
+    True when the point just below the foot (``margin`` pixels) lies inside another object's box
+    whose bottom is lower in the image (that object stands in front and may cover the feet).
+    """
+    fx, fy = foot_xy
+    for x0, y0, x1, y1 in others_xyxy:
+        if x0 <= fx < x1 and y0 <= fy + margin and y1 > fy:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class GroundAgreement:
     """Where the cameras put one object on the ground at one synchronized moment.

@@ -15,6 +15,25 @@ from scipy import fft as sp_fft
 from scipy import signal as sp_signal
 
 
+PSR_FLOOR = 5.0  # a peak this far above the sidelobes is what noise alone gives over many lags
+PSR_SPAN = 10.0  # ... and this much more makes it fully significant
+
+
+def peak_confidence(peak: float, second_peak: float, psr: float, *, psr_floor: float = PSR_FLOOR,
+                    psr_span: float = PSR_SPAN) -> float:
+    """Confidence 0..1 of a correlation peak: ``sqrt(uniqueness * significance)``.
+
+    uniqueness = ``1 - second_peak / peak``; significance = ``(psr - psr_floor) / psr_span``; both
+    clipped to 0..1. ``psr_floor`` is about what unrelated signals reach (it depends on how many
+    independent lags are searched: smooth curves have fewer than white ones).
+    """
+    if not peak > 0:
+        return 0.0
+    uniqueness = float(np.clip(1.0 - max(second_peak, 0.0) / peak, 0.0, 1.0))
+    significance = float(np.clip((psr - psr_floor) / psr_span, 0.0, 1.0)) if np.isfinite(psr) else 1.0
+    return float(np.sqrt(uniqueness * significance))
+
+
 @dataclass(frozen=True)
 class PeakEstimate:
     """The best lag of a correlation curve and how much to trust it.
@@ -24,7 +43,9 @@ class PeakEstimate:
         peak: correlation value at the peak (integer lag).
         second_peak: highest value outside the peak's main lobe (0 when there is none).
         psr: peak-to-sidelobe ratio: ``(peak - mean) / std`` of the searched lags outside the main lobe.
-        confidence: ``1 - max(second_peak, 0) / peak`` clipped to 0..1 (0 when the peak is not positive).
+        confidence: 0..1, the geometric mean of two scores: uniqueness ``1 - second_peak / peak`` (is there
+            another answer nearly as good?) and significance ``(psr - psr_floor) / psr_span`` clipped to 0..1 (does the
+            peak stand out of the noise floor at all?). 0 when the peak is not positive.
         searched: how many lags were searched.
     """
 
@@ -163,29 +184,45 @@ def parabolic_offset(y_minus: float, y_zero: float, y_plus: float) -> float:
 
 
 def main_lobe(corr: np.ndarray, index: int, valid: np.ndarray) -> tuple[int, int]:
-    """``(first, last)`` indices of the peak's main lobe: walk downhill on each side to the first local minimum."""
+    """``(first, last)`` indices of the peak's main lobe.
+
+    The lobe reaches down to the first local minimum on each side, and at least twice as far as
+    the curve stays above half the peak (so ripples on a broad peak's flanks stay inside it).
+    """
+    peak = corr[index]
     lo = index
     while lo - 1 >= 0 and valid[lo - 1] and corr[lo - 1] <= corr[lo]:
         lo -= 1
     hi = index
     while hi + 1 < len(corr) and valid[hi + 1] and corr[hi + 1] <= corr[hi]:
         hi += 1
-    return lo, hi
+    half_lo = index
+    while half_lo - 1 >= 0 and valid[half_lo - 1] and corr[half_lo - 1] > 0.5 * peak:
+        half_lo -= 1
+    half_hi = index
+    while half_hi + 1 < len(corr) and valid[half_hi + 1] and corr[half_hi + 1] > 0.5 * peak:
+        half_hi += 1
+    lo = min(lo, index - 2 * (index - half_lo))
+    hi = max(hi, index + 2 * (half_hi - index))
+    return max(lo, 0), min(hi, len(corr) - 1)
 
 
 def pick_peak(corr: np.ndarray, lags: np.ndarray, valid: np.ndarray | None = None, *,
-              min_exclusion: int = 0) -> PeakEstimate | None:
+              min_exclusion: int = 0, psr_floor: float = PSR_FLOOR,
+              psr_span: float = PSR_SPAN) -> PeakEstimate | None:
     """The highest peak among the ``valid`` lags, refined to sub-sample precision, with its confidence.
 
-    The confidence compares the peak with the highest value outside its main lobe (and outside
-    ``min_exclusion`` samples either side): a unique, dominant peak scores near 1; a correlation of
-    unrelated signals, whose best peak barely stands out of the others, scores near 0.
+    The confidence (:func:`peak_confidence`) compares the peak with the highest value outside its
+    main lobe (and outside ``min_exclusion`` samples either side) and with the spread of all those
+    values: a unique peak far above the noise floor scores near 1; a correlation of unrelated
+    signals, whose best peak barely stands out of the others, scores near 0.
 
     Args:
         corr: correlation values, shape ``(L,)``.
         lags: their lags in samples, shape ``(L,)``.
         valid: boolean mask ``(L,)`` of lags allowed to hold the answer (default: all).
         min_exclusion: samples either side of the peak never counted as a second peak.
+        psr_floor, psr_span: see :func:`peak_confidence`.
 
     Returns:
         The estimate, or None when no lag is valid.
@@ -214,7 +251,7 @@ def pick_peak(corr: np.ndarray, lags: np.ndarray, valid: np.ndarray | None = Non
         psr = (peak - float(rest.mean())) / std if std > 0 else (np.inf if peak > rest.mean() else 0.0)
     else:
         second, psr = 0.0, 0.0
-    confidence = 0.0 if peak <= 0 else float(np.clip(1.0 - max(second, 0.0) / peak, 0.0, 1.0))
+    confidence = peak_confidence(peak, second, float(psr), psr_floor=psr_floor, psr_span=psr_span)
     return PeakEstimate(lag=float(lags[i]) + frac, peak=peak, second_peak=second, psr=float(psr),
                         confidence=confidence, searched=searched)
 

@@ -23,7 +23,7 @@ from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy,
 
 Method = Literal["auto", "audio", "visual"]
 METHODS: tuple[str, ...] = ("auto", "audio", "visual")
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True)
@@ -128,12 +128,26 @@ def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSign
                     options: SyncOptions = SyncOptions()) -> SyncResult:
     """One camera's offset against the reference, by the method(s) ``options.method`` allows.
 
+    ``auto`` uses the sound when both clips have some. When they have sound but it does not
+    match reliably, the pictures' motion is tried too, and its answer is only accepted if it
+    agrees with the sound's best guess (a confident visual match that the sound contradicts is
+    more likely a coincidence than a camera with unrelated sound; ``method="visual"`` forces it).
+    Without sound (no track, or a silent one) the motion decides alone.
+
     Raises:
         SyncError: naming the camera and why no method gave a reliable answer.
     """
     estimates: list[MethodEstimate] = []
     notes: list[str] = []
     order = ("audio", "visual") if options.method == "auto" else (options.method,)
+    threshold = options.min_confidence
+    audio_guess: MethodEstimate | None = None
+
+    def result(est: MethodEstimate, method: str, offset: float, confidence: float) -> SyncResult:
+        return SyncResult(camera=camera, reference=reference, offset=offset, confidence=confidence,
+                          method=method, reference_fps=ref.info.fps, estimates=tuple(estimates),
+                          notes=tuple(notes))
+
     for method in order:
         try:
             est = _run_method(method, cam, ref, options)
@@ -141,12 +155,20 @@ def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSign
             notes.append(f"{method}: {exc}")
             continue
         estimates.append(est)
-        if est.confidence >= options.min_confidence:
-            return SyncResult(camera=camera, reference=reference, offset=est.offset, confidence=est.confidence,
-                              method=method, reference_fps=ref.info.fps, estimates=tuple(estimates),
-                              notes=tuple(notes))
-        notes.append(f"{method}: no reliable match (best guess {est.offset:+.3f} s with confidence "
-                     f"{est.confidence:.2f} < {options.min_confidence:.2f})")
+        if est.confidence < threshold:
+            notes.append(f"{method}: no reliable match (best guess {est.offset:+.3f} s, confidence "
+                         f"{est.confidence:.2f} < {threshold:.2f})")
+            if method == "audio":
+                audio_guess = est
+            continue
+        if audio_guess is None:
+            return result(est, method, est.offset, est.confidence)
+        tolerance = max(1.5 / min(ref.info.fps, cam.info.fps), 0.05)
+        if abs(est.offset - audio_guess.offset) <= tolerance:
+            notes.append(f"visual: confirms the audio's best guess ({est.offset:+.3f} s)")
+            return result(audio_guess, "audio", audio_guess.offset, max(audio_guess.confidence, est.confidence))
+        notes.append(f"visual: a match at {est.offset:+.3f} s (confidence {est.confidence:.2f}) that the "
+                     f"sound contradicts; use --method visual to accept it")
     raise SyncError(
         f"camera {camera!r}: cannot synchronize with the reference camera {reference!r}: " + "; ".join(notes)
         + ". Check that both clips film the same moment (their recordings must overlap in time), try "

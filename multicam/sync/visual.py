@@ -21,12 +21,13 @@ from scipy import ndimage
 
 from multicam.errors import ClipError
 from multicam.sync.correlation import (MethodEstimate, method_estimate, no_lag_message, normalized_xcorr,
-                                       pick_peak, search_mask)
+                                       overlap_for, pick_peak, search_mask)
 from multicam.sync.errors import SyncError
 
 DEFAULT_RATE = 200.0  # Hz: the common rate of the motion curves
 DEFAULT_WIDTH = 96  # px: width of the grey frames the motion is measured on
 STATIC_STD = 0.02  # grey levels: a curve flatter than this has no motion to match
+PSR_FLOOR, PSR_SPAN = 3.0, 6.0  # smooth motion curves have few independent lags: a lower noise floor
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def highpass(values: np.ndarray, window: int) -> np.ndarray:
 
 def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | None = None,
                   min_overlap_s: float = 2.0, rate: float = DEFAULT_RATE,
-                  highpass_s: float = 1.0) -> MethodEstimate:
+                  highpass_s: float = 2.0) -> MethodEstimate:
     """The camera's offset against the reference from their motion energy curves.
 
     Raises:
@@ -155,9 +156,13 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     window = int(round(highpass_s * rate))
     a, b = highpass(a, window), highpass(b, window)
     corr, lags = normalized_xcorr(a, b)
+    # short overlaps correlate well by chance: weigh each lag by the square root of its overlap
+    overlap = overlap_for(lags, len(a), len(b))
+    corr = corr * np.sqrt(overlap / max(int(overlap.max()), 1))
     base = start_a - start_b
     valid = search_mask(lags, len(a), len(b), rate, base, max_offset, min_overlap_s)
-    est = pick_peak(corr, lags, valid, min_exclusion=int(round(rate / min(ref.fps, cam.fps))))
+    est = pick_peak(corr, lags, valid, min_exclusion=int(round(rate / min(ref.fps, cam.fps))),
+                    psr_floor=PSR_FLOOR, psr_span=PSR_SPAN)
     if est is None:
         raise SyncError(no_lag_message(max_offset, min_overlap_s))
     return method_estimate("visual", est, base, rate, len(a), len(b))

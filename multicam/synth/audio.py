@@ -76,6 +76,11 @@ class ClipAudio:
         self._zi = np.zeros((self._sos.shape[0], 2))
         self._next = 0
 
+    @property
+    def position(self) -> int:
+        """Index of the next sample :meth:`chunk` returns."""
+        return self._next
+
     def chunk(self, stop: int) -> np.ndarray:
         """Samples from where the previous chunk ended up to sample ``stop`` (exclusive), float32 (N,)."""
         start = self._next

@@ -7,6 +7,8 @@ tiny engine with random weights at 256 px (built once: it is the slow part).
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -112,3 +114,63 @@ def engine():
 
     return Engine.build(get_model("sam2.1_hiera_tiny").config, untrained=True,
                         options=EngineOptions(device="cpu", image_size=IMAGE_SIZE, dtype="float32"))
+
+
+def run(engine, game: Path, layout: str = "interleave", cameras: tuple[str, ...] | None = None):
+    """Track a game; returns (frames in yield order, layout, the state, the opened game)."""
+    from multicam.layout import build_layout, concat_layout, resolve_prompts
+    from multicam.session import open_game
+
+    opened = open_game(game)
+    lay = build_layout(opened.timeline, layout)
+    if cameras is not None:
+        lay = concat_layout([opened.timeline.camera(c) for c in cameras], cameras[0])
+    prompts = resolve_prompts(opened.prompts, lay, opened.reference,
+                              {n: i.resolution_wh for n, i in opened.clips.items()})
+    captured = {}
+    open_state = engine.open_state
+
+    def capture(*args, **kwargs):
+        captured["state"] = open_state(*args, **kwargs)
+        return captured["state"]
+
+    engine.open_state = capture  # type: ignore[method-assign]
+    try:
+        clips = {n: opened.clip(n, cache_size=engine.options.decode_cache) for n in lay.camera_names}
+        frames = list(engine.track(lay, clips, prompts))
+    finally:
+        del engine.open_state
+    return frames, lay, captured["state"], opened
+
+
+@pytest.fixture(scope="session")
+def interleaved(engine, disc_game):
+    """The disc game tracked in the interleave layout (2 decoded frames cached per clip),
+    recording every memory view SAM 2 got."""
+    from multicam.engine import CameraMemory, Engine
+
+    engine = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, decode_cache=2),
+                    engine.dtype)
+    calls = []
+    view = CameraMemory.view
+
+    def recording(self, index, output_dict):
+        seq_of = {id(out): t for t, out in output_dict["non_cond_frame_outputs"].items()}
+        cond_of = {id(out): t for t, out in output_dict["cond_frame_outputs"].items()}
+        local, shown, n = view(self, index, output_dict)
+        calls.append({
+            "index": index, "local": local, "num_frames": n,
+            "non_cond": {key: seq_of[id(out)] for key, out in shown["non_cond_frame_outputs"].items()},
+            "cond": {key: cond_of[id(out)] for key, out in shown["cond_frame_outputs"].items()},
+            "all_tracked": sorted(output_dict["non_cond_frame_outputs"]),
+        })
+        return local, shown, n
+
+    CameraMemory.view = recording
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frames, lay, state, opened = run(engine, disc_game, "interleave")
+    finally:
+        CameraMemory.view = view
+    return frames, lay, state, opened, calls, caught

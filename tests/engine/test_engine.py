@@ -16,65 +16,13 @@ import torch
 from multicam.engine import CameraMemory, Engine, masks_at_resolution, resolve_device, resolve_dtype
 from multicam.engine.frames import to_model_input
 from multicam.errors import ModelError, PromptError
-from multicam.layout import build_layout, concat_layout, resolve_prompts
+from multicam.layout import build_layout
 from multicam.models import get_model
 from multicam.session import open_game
 
-from .conftest import CAMERAS, IMAGE_SIZE, write_game
+from .conftest import CAMERAS, IMAGE_SIZE, run, write_game
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run(engine: Engine, game: Path, layout: str = "interleave", cameras: tuple[str, ...] | None = None):
-    """Track a game; returns (frames in yield order, layout, the state, the opened game)."""
-    opened = open_game(game)
-    lay = build_layout(opened.timeline, layout)
-    if cameras is not None:
-        lay = concat_layout([opened.timeline.camera(c) for c in cameras], cameras[0])
-    prompts = resolve_prompts(opened.prompts, lay, opened.reference,
-                              {n: i.resolution_wh for n, i in opened.clips.items()})
-    captured = {}
-    open_state = engine.open_state
-
-    def capture(*args, **kwargs):
-        captured["state"] = open_state(*args, **kwargs)
-        return captured["state"]
-
-    engine.open_state = capture  # type: ignore[method-assign]
-    try:
-        clips = {n: opened.clip(n, cache_size=engine.options.decode_cache) for n in lay.camera_names}
-        frames = list(engine.track(lay, clips, prompts))
-    finally:
-        del engine.open_state
-    return frames, lay, captured["state"], opened
-
-
-@pytest.fixture(scope="module")
-def interleaved(engine, disc_game):
-    """The disc game tracked in the interleave layout, recording every memory view SAM 2 got."""
-    calls = []
-    view = CameraMemory.view
-
-    def recording(self, index, output_dict):
-        seq_of = {id(out): t for t, out in output_dict["non_cond_frame_outputs"].items()}
-        cond_of = {id(out): t for t, out in output_dict["cond_frame_outputs"].items()}
-        local, shown, n = view(self, index, output_dict)
-        calls.append({
-            "index": index, "local": local, "num_frames": n,
-            "non_cond": {key: seq_of[id(out)] for key, out in shown["non_cond_frame_outputs"].items()},
-            "cond": {key: cond_of[id(out)] for key, out in shown["cond_frame_outputs"].items()},
-            "all_tracked": sorted(output_dict["non_cond_frame_outputs"]),
-        })
-        return local, shown, n
-
-    CameraMemory.view = recording
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            frames, lay, state, opened = run(engine, disc_game, "interleave")
-    finally:
-        CameraMemory.view = view
-    return frames, lay, state, opened, calls, caught
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -248,29 +196,32 @@ def test_lazy_source_is_bounded_and_decodes_each_frame_once(interleaved):
 
 
 @pytest.mark.sam2
-def test_backward_tracking_fills_the_frames_before_the_prompt(engine, disc_game_late):
-    frames, lay, state, _ = run(engine, disc_game_late, "interleave")
+def test_backward_tracking_fills_the_frames_before_the_prompt(interleaved):
+    frames, lay, state, _, _, _ = interleaved
     (start,) = state.prompted_indices
-    assert start == lay.index_of("side", 3) > 0
+    assert start == lay.index_of("side", 0) == 2  # camera "end" starts 0.1 s before the reference
     order = [lay.index_of(fm.camera, fm.frame) for fm in frames]
-    assert order == list(range(start - 1, -1, -1)) + list(range(start, len(lay)))
-    before = frames[:start]
-    assert {oid for fm in before for oid in fm.object_ids} == {1, 2}
-    assert {fm.camera for fm in before} == {"side", "end", "high"}
+    assert order == [1, 0] + list(range(start, len(lay)))
+    assert {oid for fm in frames[:2] for oid in fm.object_ids} == {1, 2}
 
 
 @pytest.mark.sam2
-def test_concat_layout_and_bfloat16_on_cpu(engine, disc_game):
+def test_concat_bfloat16_and_prompts_mid_clip(engine, disc_game_late):
     bf16 = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, dtype="bfloat16"),
                   torch.bfloat16)
-    frames, lay, _, _ = run(bf16, disc_game, cameras=("high", "end"))
-    assert [(fm.camera, fm.frame) for fm in frames] == [(f.camera, f.frame) for f in lay]
-    assert all(fm.resolution_wh == ((96, 64) if fm.camera == "high" else (128, 96)) for fm in frames)
+    frames, lay, state, _ = run(bf16, disc_game_late, cameras=("side", "high"))
+    (start,) = state.prompted_indices
+    assert lay.kind == "concat" and start == lay.index_of("side", 3) == 3
+    assert [(fm.camera, fm.frame) for fm in frames] == \
+        [("side", 2), ("side", 1), ("side", 0)] + [(f.camera, f.frame) for f in lay][3:]
+    assert {oid for fm in frames[:3] for oid in fm.object_ids} == {1, 2}
+    assert {oid for fm in frames if fm.camera == "high" for oid in fm.object_ids} == {1, 2}
+    assert all(fm.resolution_wh == ((96, 64) if fm.camera == "high" else (160, 120)) for fm in frames)
 
 
 @pytest.mark.sam2
 def test_releasing_old_outputs_keeps_masks_identical_and_memory_bounded(engine, tmp_path):
-    long = (("a", 96, 64, 10, 17, 0.0), ("b", 64, 48, 10, 17, 0.05))
+    long = (("a", 96, 64, 10, 17, 0.0), ("b", 64, 48, 10, 4, 0.05))
     game = write_game(tmp_path, cameras=long)
     (game.parent / "prompts.yaml").write_text(
         "objects:\n  - {id: 1, name: red, prompts: [{frame: 0, positive: [[24, 26]]}]}\n")
@@ -283,10 +234,10 @@ def test_releasing_old_outputs_keeps_masks_identical_and_memory_bounded(engine, 
     predictor = engine.predictor
     held = state_rel.tracked_outputs(1)
     full = {t for t, out in held.items() if out["maskmem_features"] is not None}
-    for cam in ("a", "b"):
-        mine = [t for t in held if lay[t].camera == cam]
-        assert len(mine) == predictor.pointer_memory_reach + 1 < 17
-        assert len([t for t in full if lay[t].camera == cam]) == predictor.mask_memory_reach + 1
+    mine = [t for t in held if lay[t].camera == "a"]
+    assert len(mine) == predictor.pointer_memory_reach + 1 < 16  # frames 1..16 were tracked
+    assert len([t for t in full if lay[t].camera == "a"]) == predictor.mask_memory_reach + 1
+    assert len([t for t in held if lay[t].camera == "b"]) == 4  # camera b is within the window
     assert len(state_all.tracked_outputs(1)) == len(lay) - 1
     assert state_rel.held_bytes() < state_all.held_bytes()
 

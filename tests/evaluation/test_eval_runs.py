@@ -106,3 +106,15 @@ def test_synthetic_ground_truth_scores_perfectly(small_synth_game):
     assert len(ev.cameras) == 3 and ev.results
     assert all(r.scores.j_stats.mean == 1.0 and r.scores.f_stats.mean == 1.0 for r in ev.results)
     assert all(ev.identity[c].idf1 == 1.0 and ev.identity[c].id_switches == 0 for c in ev.cameras)
+
+
+def test_cli_finds_the_games_ground_truth(tmp_path, gt_dir, make_run):
+    manifest = {"game_path": str(tmp_path / "game.yaml"), "game": {"name": "g", "ground_truth": "gt"}}
+    run = make_run(tmp_path / "run", {cam: {i: _scene(i) for i in range(6)} for cam in ("ref", "b")},
+                   manifest=manifest)
+    result = CliRunner().invoke(app, ["eval", str(run)])
+    assert result.exit_code == 0, result.output
+    assert f"ground truth {gt_dir}" in result.output
+    alone = make_run(tmp_path / "alone", {"ref": {0: _scene(0)}})
+    result = CliRunner().invoke(app, ["eval", str(alone)])
+    assert isinstance(result.exception, RunDirError) and "--gt" in str(result.exception)

@@ -167,3 +167,14 @@ def test_colour_histograms_and_appearance_matching():
 def test_combine_components(components, expected):
     got = checks.combine_components(components)
     assert got == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize(("others", "hidden"), [
+    ([], False),
+    ([(0, 0, 10, 10)], False),         # elsewhere
+    ([(15, 18, 30, 40)], True),        # stands in front, covering the feet
+    ([(15, 0, 30, 19)], False),        # ends above the foot: behind, not in front
+    ([(25, 18, 30, 40)], False),       # beside the foot
+])
+def test_foot_hidden(others, hidden):
+    assert checks.foot_hidden((20.0, 20.0), others) is hidden

@@ -283,3 +283,17 @@ def test_html_report_opens_without_errors(synth_report):
     assert errors == []
     assert plots == 3  # scores, presence timelines, ground positions
     assert "multicam report" in title
+
+
+@pytest.mark.parametrize("style", ["game_path", "pipeline"])
+def test_game_files_are_found_from_either_manifest_style(tmp_path, make_run, style):
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "ref.mp4").write_bytes(b"")
+    _calibration(tmp_path / "cal.json")
+    config = {"name": "g", "reference": "ref", "calibration": "cal.json", "ground_truth": "gt",
+              "cameras": [{"name": "ref", "video": "clips/ref.mp4"}]}
+    manifest = ({"game_path": str(tmp_path / "game.yaml"), "game": config} if style == "game_path" else
+                {"game": {"name": "g", "path": str(tmp_path / "game.yaml"), "reference": "ref"}, "config": config})
+    run = open_run(make_run(tmp_path / "runs" / "g" / "run1", {"ref": {0: _scene(0)}}, manifest=manifest))
+    assert find_calibration(run) == (tmp_path / "cal.json").resolve()
+    assert find_clips(run) == {"ref": tmp_path / "clips" / "ref.mp4"}

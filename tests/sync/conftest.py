@@ -58,11 +58,15 @@ class World:
         return out
 
     def blob_positions(self, t: float) -> np.ndarray:
-        """Positions (x, y) in 0..1 of 4 blobs at game time ``t``: they move in bursts, shape ``(4, 2)``."""
+        """Positions (x, y) in 0..1 of 4 blobs at game time ``t``, shape ``(4, 2)``.
+
+        Play comes in bursts, as in a real game: at random moments all blobs move fast, in
+        between they nearly stand still.
+        """
         rng = self._rng()
-        knots = self.t0 - 1 + np.cumsum(rng.exponential(0.4, int((self.t1 - self.t0) * 4)))
-        # each blob: a random walk whose steps are big at random "burst" knots and tiny otherwise
-        steps = rng.normal(0, 0.02, (4, len(knots), 2)) * (1 + 8 * (rng.random((4, len(knots), 1)) < 0.3))
+        knots = self.t0 - 1 + np.cumsum(rng.exponential(0.6, int((self.t1 - self.t0) * 3)))
+        active = rng.random(len(knots)) < 0.4  # shared by every blob
+        steps = rng.normal(0, 1, (4, len(knots), 2)) * np.where(active, 0.07, 0.004)[None, :, None]
         path = 0.5 + np.cumsum(steps, axis=1)
         path = 0.1 + 0.8 * np.abs(((path - 0.1) / 0.8 + 1) % 2 - 1)  # reflect into 0.1..0.9
         return np.stack([[np.interp(t, knots, path[b, :, d]) for d in range(2)] for b in range(4)])
@@ -100,7 +104,7 @@ def write_sync_clip(path: Path, world: World, *, offset: float, duration: float,
             for b, (x, y) in enumerate(world.blob_positions(t)):
                 cx = ((x - 0.5) * scale + 0.5 + shift[0]) * width
                 cy = ((y - 0.5) * scale + 0.5 + shift[1]) * height
-                r = (4 + b) * scale * width / 96
+                r = (6 + b) * scale * width / 96
                 img[(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = 200 + 15 * b
             img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
             vf = av.VideoFrame.from_ndarray(np.repeat(img[..., None], 3, axis=2), format="rgb24")
@@ -149,3 +153,63 @@ def sync_clips(tmp_path_factory, world):
         return cache[key]
 
     return make
+
+
+def remux(src: Path, dst: Path, *, audio: str = "keep") -> Path:
+    """Copy a clip's video packets into ``dst``; ``audio``: "keep" (copy), "drop" or "silent" (same length)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream_from_template(vin)
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        aout = None
+        if ain is not None and audio == "keep":
+            aout = out.add_stream_from_template(ain)
+        elif ain is not None and audio == "silent":
+            aout = out.add_stream("aac", rate=ain.rate)
+            aout.layout = "mono"
+        streams = [vin] + ([ain] if ain is not None and audio == "keep" else [])
+        for packet in inp.demux(*streams):
+            if packet.dts is None:
+                continue
+            packet.stream = vout if packet.stream.type == "video" else aout
+            out.mux(packet)
+        if audio == "silent" and aout is not None:
+            n = int(round(float(inp.duration or 0) / 1e6 * ain.rate)) or ain.rate
+            for k in range(0, n, 1024):
+                frame = av.AudioFrame.from_ndarray(np.zeros((1, min(1024, n - k)), np.float32), format="flt",
+                                                   layout="mono")
+                frame.sample_rate, frame.pts, frame.time_base = ain.rate, k, Fraction(1, ain.rate)
+                for packet in aout.encode(frame):
+                    out.mux(packet)
+            for packet in aout.encode():
+                out.mux(packet)
+    return dst
+
+
+# A synthetic game (multicam.synth) with known offsets: several seconds both ways, different
+# frame rates, and a camera that starts after the reference clip ends.
+SYNTH_OFFSETS = {"side": 0.0, "end": -2.0, "corner": 3.5, "end_far": 8.0}
+
+
+@pytest.fixture(scope="session")
+def synth_game(tmp_path_factory) -> Path:
+    from multicam.synth import SynthConfig, generate_game
+
+    cfg = SynthConfig(seed=11, num_cameras=4, players_per_team=2, duration_s=7.0, width=160,
+                      fps=(25, 30, 24, 30), offsets=tuple(SYNTH_OFFSETS.values()), durations=(7, 5, 5, 3))
+    return generate_game(cfg, tmp_path_factory.mktemp("synth") / "game")
+
+
+def write_game(path: Path, cameras: dict[str, tuple[Path, object]], reference: str, *,
+               header: str = "# my game\n") -> Path:
+    """A game file (with comments) for ``{name: (clip, offset)}``; returns its path."""
+    lines = [header.rstrip("\n"), "name: synced  # the game's name", f"reference: {reference}", "cameras:"]
+    for name, (clip, offset) in cameras.items():
+        lines += [f"  - name: {name}", f"    video: {clip}"]
+        if offset is not None:
+            lines.append(f"    offset: {offset}  # set by hand")
+    lines.append("# end of file")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

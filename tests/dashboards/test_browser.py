@@ -1,0 +1,171 @@
+"""The dashboard in a real headless Chromium, started with `multicam dashboard` like a user would.
+
+Screenshots go to tmp_path, or to docs/images/dashboard_<page>.png with MULTICAM_UPDATE_SCREENSHOTS=1.
+Uses the sample game (sample_data/demo_game, copied) when present, else the tiny test game.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dash_helpers import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLE = REPO / "sample_data" / "demo_game"
+POINT = re.compile(r"\+(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install -y chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def game(tmp_path, dash_game):
+    """(game file, runs dir): a copy of the sample game with a consistency report, else the tiny game."""
+    if not (SAMPLE / "game.yaml").is_file():
+        return dash_game.game_path, dash_game.runs_dir
+    root = tmp_path / "demo_game"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("report"))
+    from multicam.report import ReportOptions, build_report, write_report
+    from multicam.rundir import open_run
+
+    gt = open_run(root / "ground_truth")
+    write_report(build_report(gt, ReportOptions(appearance_samples=0)), gt.path / "report")
+    return root / "game.yaml", tmp_path / "runs"
+
+
+@pytest.fixture
+def server(game):
+    game_path, runs_dir = game
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "multicam", "dashboard", str(runs_dir), "--game", str(game_path), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"the dashboard exited: {proc.stdout.read().decode(errors='replace')}")
+            time.sleep(0.3)
+    else:
+        pytest.fail("the dashboard did not start within 60 s")
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def page():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def settle(page) -> None:
+    """Wait until the app has finished running: no 'Running...' status widget, no loading skeletons."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                           " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
+    page.wait_for_timeout(500)
+
+
+def shot(page, name: str, tmp_path: Path) -> Path:
+    folder = REPO / "docs" / "images" if os.environ.get("MULTICAM_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"dashboard_{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_dashboard_pages_in_a_real_browser(server, page, game, tmp_path):
+    from multicam.game import load_game
+
+    cameras = load_game(game[0]).config.camera_names
+
+    # Review: one image per camera, all captioned with the same moment
+    T0 = time.time()
+    page.goto(server)
+    page.wait_for_selector("[data-testid='stImage']", timeout=60_000)
+    print("T", round(time.time() - T0, 2), flush=True); 
+    settle(page)
+    captions = page.locator("[data-testid='stImageCaption'], [data-testid='caption']").all_inner_texts()
+    assert [c.split(" ")[0] for c in captions] == list(cameras)
+    times = [float(re.search(r"t=(-?[\d.]+) s", c).group(1)) for c in captions]
+    assert max(times) - min(times) < 0.05
+    print("T", round(time.time() - T0, 2), flush=True); 
+    shot(page, "review", tmp_path)
+
+    # Consistency: timelines and flagged moments of the report
+    page.get_by_role("link", name="Consistency").click()
+    page.wait_for_selector("text=Presence timelines", timeout=30_000)
+    print("T", round(time.time() - T0, 2), flush=True); 
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    settle(page)
+    print("T", round(time.time() - T0, 2), flush=True); 
+    shot(page, "consistency", tmp_path)
+
+    # Prompts: a click on the reference frame adds a point that appears in the prompt list
+    page.get_by_role("link", name="Prompts").click()
+    image = page.frame_locator("iframe").first.locator("img#image")
+    print("T", round(time.time() - T0, 2), flush=True); 
+    image.wait_for(timeout=30_000)
+    settle(page)
+    summary = page.locator(".st-key-frame_prompts")
+    points_before = POINT.findall(summary.inner_text())
+    before = len(points_before)
+    print("T", round(time.time() - T0, 2), flush=True); 
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    page.wait_for_function(f"document.querySelector('.st-key-frame_prompts').innerText.split('+').length > "
+                           f"{before + 1}", timeout=30_000)
+    settle(page)
+    print("T", round(time.time() - T0, 2), flush=True); 
+    points_after = POINT.findall(summary.inner_text())
+    added = [p for p in points_after if p not in points_before]
+    assert len(points_after) == before + 1 and len(added) == 1
+    width, height = _size(game[0])
+    x, y = (float(v) for v in added[0])
+    assert abs(x - 0.25 * width) <= width / 50 and abs(y - 0.75 * height) <= height / 50
+    print("T", round(time.time() - T0, 2), flush=True); 
+    shot(page, "prompts", tmp_path)
+
+
+def _size(game_path: Path) -> tuple[int, int]:
+    from multicam.clips import probe_clip
+    from multicam.game import load_game
+
+    game = load_game(game_path)
+    return probe_clip(game.video_path(game.config.reference)).resolution_wh

@@ -1,0 +1,66 @@
+"""`multicam dashboard`: the Streamlit command line it starts and the folders it allows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from multicam.cli import app
+from multicam.cli import dashboard as cli_dashboard
+from multicam.errors import GameFileError
+
+from dash_helpers import REPO
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Capture the command and environment instead of starting Streamlit."""
+    calls = []
+
+    def fake_call(command, env):
+        calls.append((command, env))
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", fake_call)
+    return calls
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+@pytest.mark.parametrize("args, host, port", [
+    ([], "127.0.0.1", "8501"),
+    (["--port", "9000"], "127.0.0.1", "9000"),
+    (["--host", "0.0.0.0"], "0.0.0.0", "8501"),
+])
+def test_dashboard_starts_streamlit_headless_on_localhost_by_default(dash_game, launched, args, host, port):
+    result = CliRunner().invoke(app, ["dashboard", str(dash_game.runs_dir), "--game", str(dash_game.game_path),
+                                      *args])
+    assert result.exit_code == 0, result.output
+    (command, env), = launched
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert command[4] == str(REPO / "dashboards" / "app.py")
+    assert option(command, "--server.address") == host and option(command, "--server.port") == port
+    assert option(command, "--server.headless") == "true"
+    assert option(command, "--browser.gatherUsageStats") == "false"
+    config = json.loads(env[cli_dashboard.ENV_VAR])
+    assert config == {"runs_dir": str(dash_game.runs_dir), "games": [str(dash_game.game_path)]}
+    assert ("warning" in result.output) == (host != "127.0.0.1")
+
+
+def test_dashboard_creates_the_runs_dir_and_checks_games(tmp_path, launched):
+    runs = tmp_path / "new_runs"
+    result = CliRunner().invoke(app, ["dashboard", str(runs)])
+    assert result.exit_code == 0 and runs.is_dir()
+    assert json.loads(launched[0][1][cli_dashboard.ENV_VAR])["games"] == []
+    result = CliRunner().invoke(app, ["dashboard", str(runs), "--game", str(tmp_path / "missing.yaml")])
+    assert isinstance(result.exception, GameFileError) and len(launched) == 1
+
+
+def test_the_app_file_is_found():
+    assert cli_dashboard.dashboard_app() == REPO / "dashboards" / "app.py"

@@ -1,0 +1,106 @@
+"""Visual sync: motion energy curves, resampling, and offsets of clips without sound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multicam.sync.errors import SyncError
+from multicam.sync.visual import (MotionCurve, highpass, motion_energy, read_motion_energy, resample_curve,
+                                  visual_offset)
+
+
+def square_frames(count: int, step: int) -> list[np.ndarray]:
+    frames = []
+    for i in range(count):
+        img = np.zeros((20, 40), np.uint8)
+        img[5:15, 2 + i * step:12 + i * step] = 200
+        frames.append(img)
+    return frames
+
+
+@pytest.mark.parametrize("frames, expected", [
+    ([], []),
+    ([np.zeros((4, 4))], []),
+    ([np.zeros((4, 4)), np.zeros((4, 4))], [0.0]),
+    ([np.zeros((4, 4)), np.full((4, 4), 3.0), np.full((4, 4), 1.0)], [3.0, 2.0]),
+    (square_frames(3, 2), [2 * 2 * 10 * 200 / 800, 2 * 2 * 10 * 200 / 800]),  # two 2-px strips of 10 rows
+])
+def test_motion_energy(frames, expected):
+    assert np.allclose(motion_energy(frames), expected)
+
+
+def test_motion_energy_rejects_mixed_shapes():
+    with pytest.raises(ValueError, match="one shape"):
+        motion_energy([np.zeros((4, 4)), np.zeros((4, 5))])
+
+
+@pytest.mark.parametrize("times, rate, expected_len, expected_start", [
+    ([], 10.0, 0, 0.0),
+    ([0.5], 10.0, 1, 0.5),
+    ([0.0, 1.0], 10.0, 11, 0.0),
+    ([0.02, 0.06, 0.1], 100.0, 9, 0.02),
+])
+def test_resample_curve(times, rate, expected_len, expected_start):
+    values = np.arange(len(times), dtype=float)
+    out, start = resample_curve(np.array(times), values, rate)
+    assert len(out) == expected_len and start == pytest.approx(expected_start)
+    if expected_len > 1:
+        assert out[0] == 0 and out[-1] == pytest.approx(values[-1])  # linear between the ends
+
+
+def test_highpass_removes_slow_trends():
+    t = np.arange(1000) / 100
+    fast = np.sin(2 * np.pi * 3 * t)
+    out = highpass(fast + 5 * t, window=101)
+    assert np.abs(out[200:800] - fast[200:800]).max() < 0.1
+    assert highpass(np.zeros(0), 10).shape == (0,)
+
+
+def test_static_curves_are_refused():
+    moving = MotionCurve(np.abs(np.sin(np.arange(100.0))), np.arange(100) / 25, 25.0)
+    still = MotionCurve(np.zeros(100), np.arange(100) / 25, 25.0)
+    assert still.is_static and not moving.is_static
+    assert MotionCurve(np.zeros(0), np.zeros(0), 25.0).is_static
+    with pytest.raises(SyncError, match="camera clip's video is static"):
+        visual_offset(moving, still)
+    with pytest.raises(SyncError, match="reference clip's video is static"):
+        visual_offset(still, moving)
+
+
+def test_read_motion_energy_times_are_frame_midpoints(sync_clips):
+    curve = read_motion_energy(sync_clips("mv", offset=0.0, duration=2.0, fps=30, audio=False))
+    assert curve.fps == pytest.approx(30)
+    assert len(curve.values) == len(curve.times_s) == 59
+    assert curve.times_s[0] == pytest.approx(0.5 / 30) and np.allclose(np.diff(curve.times_s), 1 / 30)
+
+
+@pytest.mark.parametrize("offset, duration, fps, view", [
+    (-3.3, 8.0, 30, 1),
+    (4.2, 7.0, 24, 2),
+])
+def test_visual_offset_within_one_frame(sync_clips, offset, duration, fps, view):
+    """No sound: the blobs' bursts of motion, seen from another view at another frame rate."""
+    ref = read_motion_energy(sync_clips("vref", offset=0.0, duration=10.0, fps=25, audio=False))
+    cam = read_motion_energy(sync_clips("vcam", offset=offset, duration=duration, fps=fps, view=view,
+                                        audio=False))
+    est = visual_offset(ref, cam)
+    assert est.method == "visual"
+    assert abs(est.offset - offset) < 1 / fps
+    assert est.confidence >= 0.4
+
+
+@pytest.mark.parametrize("offset", [12.5, -9.0])
+def test_visual_offset_without_overlap_has_low_confidence(sync_clips, offset):
+    ref = read_motion_energy(sync_clips("vref", offset=0.0, duration=10.0, fps=25, audio=False))
+    cam = read_motion_energy(sync_clips("vcam", offset=offset, duration=6.0, fps=30, view=3, audio=False))
+    assert visual_offset(ref, cam).confidence < 0.4
+
+
+def test_visual_max_offset_without_any_overlap_is_an_error(sync_clips):
+    ref = read_motion_energy(sync_clips("vref", offset=0.0, duration=10.0, fps=25, audio=False))
+    cam = read_motion_energy(sync_clips("vcam", offset=4.2, duration=7.0, fps=24, view=2, audio=False))
+    assert visual_offset(ref, cam, max_offset=5.0).offset == pytest.approx(4.2, abs=1 / 24)
+    far = MotionCurve(cam.values, cam.times_s + 60.0, cam.fps)
+    with pytest.raises(SyncError, match="max-offset"):
+        visual_offset(ref, far, max_offset=5.0)
