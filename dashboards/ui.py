@@ -14,7 +14,7 @@ from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
 PERSISTENT_KEYS = ("game_select", "run_select", "review_focus", "review_objects",
-                   "review_opacity", "review_mode", "review_labels", "review_boxes", "review_gt",
+                   "review_opacity", "review_mode", "review_labels", "review_boxes", "review_gt", "review_columns",
                    "prompt_frame", "prompt_object")
 PENDING_RUN = "_open_run"
 EXTRA_GAMES = "_extra_games"
@@ -133,7 +133,7 @@ def sidebar(config: data.DashboardConfig) -> Context:
             ctx.entry = None
         if ctx.run is not None and ctx.run.untrained:
             st.warning("UNTRAINED run (random weights): its masks only check the mechanics.")
-        st.caption(f"Runs: `{config.runs_dir}`")
+        st.caption(f"Runs folder: `{config.runs_dir.name}`", help=str(config.runs_dir))
     return ctx
 
 

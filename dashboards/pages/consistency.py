@@ -36,7 +36,7 @@ if report:
     if scores:
         c_all, c_obj, c_cam = st.columns([1, 3, 3])
         overall = scores.get("overall")
-        c_all.metric("Consistency score", "n/a" if overall is None else f"{overall:.3f}",
+        c_all.metric("Score", "n/a" if overall is None else f"{overall:.3f}",
                      help="0..1 from the report's checks (continuity, stability, overlaps, swaps, ground...).")
         c_obj.dataframe([{"object": f"{k} {v.get('name', '')}", "score": v.get("score")}
                          for k, v in (scores.get("objects") or {}).items()], hide_index=True, width="stretch")

@@ -121,7 +121,7 @@ with left:
         st.caption("Install `streamlit-image-coordinates` to click on the frame; type points below meanwhile.")
     with st.container(key="frame_prompts"):
         lines = prompt_edit.frame_summary(draft, None, frame)
-        st.markdown("**On this frame:** " + (" · ".join(lines) if lines else "no prompt yet"))
+        st.markdown("**On this frame:**" + ("".join(f"\n- {line}" for line in lines) if lines else " no prompt yet"))
     with st.expander("Add a point by coordinates"):
         c_x, c_y, c_b = st.columns([2, 2, 2])
         px = c_x.number_input("x (px)", min_value=0.0, max_value=float(width - 1), step=1.0, key="typed_x")

@@ -39,7 +39,8 @@ ids = sorted(objects)
 chosen = [i for i in st.session_state.get("review_objects", ids) if i in objects]
 st.session_state["review_objects"] = chosen
 for _key, _default in (("review_opacity", 0.5), ("review_mode", "fill"), ("review_labels", True),
-                       ("review_boxes", False), ("review_gt", False)):
+                       ("review_boxes", False), ("review_gt", False),
+                       ("review_columns", min(3, len(timeline.cameras)))):
     st.session_state.setdefault(_key, _default)
 gt_entry = next((e for e in (ctx.runs or []) if e.kind == "ground_truth"), None)
 has_gt_overlay = gt_entry is not None and entry.kind != "ground_truth"
@@ -53,7 +54,7 @@ with st.container(border=True):
             f"<span style='background:{object_color_hex(i)};color:#000;border-radius:4px;padding:1px 6px;"
             f"margin-right:4px;font-size:0.8em'>{i} {html.escape(objects[i].name)}</span>" for i in ids)
         st.markdown("Colours: " + chips, unsafe_allow_html=True)
-    c_op, c_mode, c_lab, c_box, c_gt = st.columns([3, 2, 1, 1, 2], vertical_alignment="center")
+    c_op, c_mode, c_lab, c_box, c_gt, c_cols = st.columns([3, 2, 1, 1, 2, 2], vertical_alignment="center")
     opacity = c_op.slider("Opacity", 0.0, 1.0, step=0.05, key="review_opacity")
     mode = c_mode.radio("Masks", ["fill", "outline"], horizontal=True, key="review_mode")
     labels = c_lab.checkbox("Labels", key="review_labels")
@@ -61,6 +62,7 @@ with st.container(border=True):
     show_gt = c_gt.checkbox("Ground truth overlay", key="review_gt", disabled=not has_gt_overlay,
                             help="White contours: the game's ground-truth masks." if has_gt_overlay
                             else "This game has no ground truth, or it is the run shown.")
+    grid_cols = c_cols.select_slider("Grid columns", [1, 2, 3, 4], key="review_columns")
 
 visible = None if len(st.session_state["review_objects"]) == len(ids) else frozenset(
     st.session_state["review_objects"])
@@ -100,7 +102,7 @@ def _grid() -> None:
         st.caption(f"Playing: t = {time:.3f} s")
     moments = data.moments_at(timeline, time)
     focus = st.session_state.get("review_focus")
-    cols_n = min(3, len(moments))
+    cols_n = max(1, min(int(grid_cols), len(moments)))
     versions_base = (data.mtime(run.path / "manifest.json"),
                      data.mtime(gt_entry.path / "manifest.json") if gt_path and gt_entry else 0.0)
     for row_start in range(0, len(moments), cols_n):

@@ -15,6 +15,7 @@ All functions are pure: boolean ``(H, W)`` arrays in, numbers out.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,11 @@ def seg2bmap(seg: np.ndarray) -> np.ndarray:
 
 def disk(radius: int) -> np.ndarray:
     """``(2r+1, 2r+1)`` uint8 disk: 1 where ``x^2 + y^2 <= r^2`` (as ``skimage.morphology.disk``)."""
+    return _disk(int(radius)).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _disk(radius: int) -> np.ndarray:
     coords = np.arange(-radius, radius + 1)
     x, y = np.meshgrid(coords, coords)
     return ((x ** 2 + y ** 2) <= radius ** 2).astype(np.uint8)
@@ -93,7 +99,7 @@ def boundary_measure(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None =
         return 1.0
     if n_fg == 0 or n_gt == 0:
         return 0.0  # precision or recall is 0 (DAVIS sets the other to 1)
-    kernel = disk(bound_pix)
+    kernel = _disk(bound_pix)
     fg_dil = cv2.dilate(fg_b.astype(np.uint8), kernel).astype(bool)
     gt_dil = cv2.dilate(gt_b.astype(np.uint8), kernel).astype(bool)
     precision = np.count_nonzero(fg_b & gt_dil) / n_fg

@@ -379,8 +379,8 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
         out["tracks"][cam] = tracks
     ref = reference if reference in usable else usable[0]
     per_obj: dict[int, dict[str, Any]] = {}
-    flagged_by_key: dict[tuple[int, str], list[tuple[int, float, float]]] = {}
-    for f_ref in data_by_cam[ref].frames:
+    flagged_by_key: dict[tuple[int, str], list[tuple[int, int, float, float]]] = {}
+    for tick, f_ref in enumerate(data_by_cam[ref].frames):
         t = timeline.camera(ref).time_of(f_ref)
         frames_at = {c: timeline.camera(c).frame_at(t) for c in usable}
         for oid in ids:
@@ -402,7 +402,7 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
             if ag.flagged and oid not in excluded:
                 blame = [c for c in ag.outliers if c != ref] or list(ag.outliers)
                 for c in blame:
-                    flagged_by_key.setdefault((oid, c), []).append((frames_at[c], t, ag.spread_m))
+                    flagged_by_key.setdefault((oid, c), []).append((tick, frames_at[c], t, ag.spread_m))
     for oid, o in per_obj.items():
         spreads = o.pop("spreads")
         o.update(median_spread_m=_r(np.median(spreads)), max_spread_m=_r(max(spreads)),
@@ -413,15 +413,16 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
                     components[(c, oid)]["ground"] = cc["agree"] / cc["compared"]
         out["objects"][str(oid)] = o
     for (oid, cam), items in sorted(flagged_by_key.items()):
-        for group in _consecutive(items, data_by_cam[cam].frames):
-            f0, t0, _ = group[0]
-            worst = max(s for _, _, s in group)
-            out["flagged"].append({"camera": cam, "object_id": oid, "start_frame": f0, "end_frame": group[-1][0],
-                                   "time": _r(t0), "frames": len(group), "max_spread_m": _r(worst)})
+        for group in _consecutive(items):
+            _, f0, t0, _ = group[0]
+            f1 = group[-1][1]
+            worst = max(it[3] for it in group)
+            out["flagged"].append({"camera": cam, "object_id": oid, "start_frame": f0, "end_frame": f1,
+                                   "time": _r(t0), "moments": len(group), "max_spread_m": _r(worst)})
             sev = 0.5 + 0.4 * min(1.0, (worst - opts.tolerance_m) / (2 * opts.tolerance_m))
-            moments.append(Moment(cam, f0, group[-1][0], t0, oid, None, "ground",
+            moments.append(Moment(cam, f0, f1, t0, oid, None, "ground",
                                   f"camera {cam} puts {label(oid)} {worst:.1f} m away from the other cameras "
-                                  f"(tolerance {opts.tolerance_m:g} m, {len(group)} frame(s))", sev))
+                                  f"(tolerance {opts.tolerance_m:g} m, {t_span(group)})", sev))
     return out
 
 
@@ -500,6 +501,12 @@ def _appearance_check(opts, clips, data_by_cam, reference, ids, teams, component
 
 
 # -- helpers -------------------------------------------------------------------------------
+def t_span(group: list[tuple]) -> str:
+    """``"1.20-1.64 s"`` for a group of ``(tick, frame, time, ...)`` items, or ``"at 1.20 s"``."""
+    t0, t1 = group[0][2], group[-1][2]
+    return f"at {t0:.2f} s" if len(group) == 1 else f"{t0:.2f}-{t1:.2f} s"
+
+
 def _aggregate(pair_scores: list[dict], cameras: list[str], ids: list[int], names: dict[int, str]) -> dict:
     def mean(vals):
         vals = [v for v in vals if v is not None]
@@ -538,13 +545,12 @@ def _overlap_run(pair: tuple[int, int], group: list[checks.Overlap]) -> dict:
             "max_pixels": max(o.pixels for o in group)}
 
 
-def _consecutive(items: list[tuple[int, float, float]], frames: list[int]) -> Iterator[list]:
-    """Group ``(frame, time, value)`` items whose frames are next to each other among ``frames``."""
-    pos = {f: k for k, f in enumerate(frames)}
-    items = sorted(set(items))
+def _consecutive(items: list[tuple], max_gap: int = 2) -> Iterator[list]:
+    """Group items sorted by their first field (a tick index) where ticks are at most ``max_gap`` apart."""
+    items = sorted(items)
     group = [items[0]]
     for it in items[1:]:
-        if pos.get(it[0], -10) - pos.get(group[-1][0], -10) <= 1:
+        if it[0] - group[-1][0] <= max_gap:
             group.append(it)
         else:
             yield group

@@ -76,13 +76,14 @@ def load_calibration(path: str | Path) -> Calibration:
 def game_config(run: Run) -> tuple[Path | None, dict]:
     """The run's game file path and its resolved config (a GameConfig dump), as far as the manifest has them.
 
-    Reads ``manifest.game_path`` or ``manifest.game.path`` for the file, and ``manifest.game`` (when it
-    lists cameras) or ``manifest.config`` for the config.
+    Reads ``manifest.game_path`` or ``manifest.game.path`` for the file, and ``manifest.config``
+    updated with ``manifest.game`` for the config.
     """
     m = run.manifest
     game = m.get("game") if isinstance(m.get("game"), dict) else {}
     path = m.get("game_path") or game.get("path")
-    config = game if game.get("cameras") else (m.get("config") if isinstance(m.get("config"), dict) else {})
+    config = {**(m.get("config") if isinstance(m.get("config"), dict) else {}),
+              **{k: v for k, v in game.items() if k != "path"}}
     return (Path(path) if path else None), config
 
 

@@ -25,6 +25,8 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 .sev{display:inline-block;height:10px;background:#d62728;border-radius:2px;vertical-align:middle}
 .meta td{border:none;padding:2px 12px 2px 0}
 .score{font-size:2em;font-weight:bold}
+.scroll{max-height:440px;overflow-y:auto;display:inline-block;border:1px solid #ddd}
+#review td:nth-child(-n+4){white-space:nowrap}
 """
 
 
@@ -36,7 +38,7 @@ def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
     ]
     if data["ground"]["available"]:
         figures.append(("Ground positions per camera", _ground_figure(data)))
-    parts = [_header(data)]
+    parts = [_header(data), _review_table(data, max_moments)]
     first = True
     for k, (title, fig) in enumerate(figures):
         parts.append(f"<h2>{html.escape(title)}</h2>")
@@ -51,7 +53,6 @@ def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
         parts.append("<h2>Ground positions per camera</h2>")
         parts.append(f"<p class='note'>Not available: {html.escape(str(data['ground']['reason']))}</p>")
     parts.append(_appearance_section(data))
-    parts.append(_review_table(data, max_moments))
     title = f"multicam report - {data['game']}"
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
@@ -235,8 +236,9 @@ def _review_table(data: dict[str, Any], max_moments: int) -> str:
     tail = f"<p class='note'>{more} more in report.json</p>" if more > 0 else ""
     if not rows:
         return "<h2>Moments to review</h2><p>Nothing flagged.</p>"
-    return ("<h2>Moments to review</h2><table id='review'><tr><th>severity</th><th>camera</th><th>time (s)</th>"
-            "<th>frame</th><th>kind</th><th>reason</th></tr>" + "".join(rows) + "</table>" + tail)
+    return ("<h2>Moments to review</h2><p>Most severe first (severity 0..1); times are game times.</p>"
+            "<div class='scroll'><table id='review'><tr><th>severity</th><th>camera</th><th>time (s)</th>"
+            "<th>frame</th><th>kind</th><th>reason</th></tr>" + "".join(rows) + "</table></div>" + tail)
 
 
 def _fmt(v: float | None, nd: int = 3) -> str:

@@ -115,7 +115,7 @@ def decode_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> Au
 
 
 def audio_offset(ref: AudioTrack, cam: AudioTrack, *, max_offset: float | None = None,
-                 min_overlap_s: float = 1.0, beta: float = 1.0) -> MethodEstimate:
+                 min_overlap_s: float = 1.0, beta: float = 0.8) -> MethodEstimate:
     """The camera's offset against the reference from their sound (GCC-PHAT + parabolic peak).
 
     An event heard at reference clip time ``t_r`` and camera clip time ``t_c`` gives the camera's

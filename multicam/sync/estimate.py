@@ -23,7 +23,7 @@ from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy,
 
 Method = Literal["auto", "audio", "visual"]
 METHODS: tuple[str, ...] = ("auto", "audio", "visual")
-DEFAULT_MIN_CONFIDENCE = 0.4
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)

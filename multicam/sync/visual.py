@@ -26,7 +26,8 @@ from multicam.sync.errors import SyncError
 
 DEFAULT_RATE = 200.0  # Hz: the common rate of the motion curves
 DEFAULT_WIDTH = 96  # px: width of the grey frames the motion is measured on
-STATIC_STD = 0.02  # grey levels: a curve flatter than this has no motion to match
+STATIC_LEVEL = 20.0  # grey levels: pictures that never depart further from their median show nothing moving
+KEPT_FRAMES = 400  # at most this many small frames are kept to measure that
 PSR_FLOOR, PSR_SPAN = 3.0, 6.0  # smooth motion curves have few independent lags: a lower noise floor
 
 
@@ -38,16 +39,39 @@ class MotionCurve:
         values: mean absolute grey-level change between consecutive frames (0..255), shape ``(N,)``.
         times_s: clip time (s after the first frame) of each value: the midpoint of its two frames, shape ``(N,)``.
         fps: the clip's frame rate.
+        change_level: how far the most changing pixels stray from the clip's median picture: the
+            median over frames of the 99.9th percentile of ``|frame - median frame|`` (grey levels).
+            Sensor noise and compression stay within a few levels; anything that moves goes far
+            beyond. None when unknown.
     """
 
     values: np.ndarray
     times_s: np.ndarray
     fps: float
+    change_level: float | None = None
 
     @property
     def is_static(self) -> bool:
-        """True when nothing moves: fewer than 3 values or a (nearly) constant curve."""
-        return len(self.values) < 3 or float(np.std(self.values)) < STATIC_STD
+        """True when nothing moves: fewer than 3 values, a constant curve, or a low :attr:`change_level`."""
+        if len(self.values) < 3 or float(np.std(self.values)) == 0.0:
+            return True
+        return self.change_level is not None and self.change_level < STATIC_LEVEL
+
+
+def change_level(frames: np.ndarray) -> float:
+    """Median over frames of the 99.9th percentile of ``|frame - median frame|``.
+
+    Args:
+        frames: grey frames, shape ``(N, H, W)``.
+
+    Returns:
+        Grey levels; 0 for no frames.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    if len(frames) == 0:
+        return 0.0
+    deviation = np.abs(frames - np.median(frames, axis=0)).reshape(len(frames), -1)
+    return float(np.median(np.percentile(deviation, 99.9, axis=1)))
 
 
 def motion_energy(frames: Iterable[np.ndarray]) -> np.ndarray:
@@ -97,11 +121,19 @@ def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCu
         w = max(8, min(int(width), w0))
         h = max(8, int(round(h0 * w / w0)))
         times: list[float] = []
+        kept: list[np.ndarray] = []  # every `stride`-th frame, for the change level
+        stride = 1
 
         def frames():
+            nonlocal stride, kept
             for i, frame in enumerate(container.decode(stream)):
                 times.append(float(frame.time) - start if frame.time is not None else i / rate)
-                yield frame.reformat(width=w, height=h, format="gray", interpolation="AREA").to_ndarray()
+                grey = frame.reformat(width=w, height=h, format="gray", interpolation="AREA").to_ndarray()
+                if i % stride == 0:
+                    kept.append(grey)
+                    if len(kept) > KEPT_FRAMES:
+                        kept, stride = kept[::2], stride * 2
+                yield grey
 
         try:
             values = motion_energy(frames())
@@ -111,7 +143,7 @@ def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCu
         container.close()
     t = np.asarray(times, dtype=np.float64)
     mid = 0.5 * (t[1:] + t[:-1]) if len(t) > 1 else np.zeros(0)
-    return MotionCurve(values=values, times_s=mid, fps=rate)
+    return MotionCurve(values=values, times_s=mid, fps=rate, change_level=change_level(np.asarray(kept)))
 
 
 def resample_curve(times_s: np.ndarray, values: np.ndarray, rate: float) -> tuple[np.ndarray, float]:
@@ -150,7 +182,8 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     """
     for what, curve in (("reference", ref), ("camera", cam)):
         if curve.is_static:
-            raise SyncError(f"the {what} clip's video is static (no motion to match)")
+            level = "" if curve.change_level is None else f"; pixels change by {curve.change_level:.0f} grey levels at most"
+            raise SyncError(f"the {what} clip's video is static (nothing moves{level})")
     a, start_a = resample_curve(ref.times_s, ref.values, rate)
     b, start_b = resample_curve(cam.times_s, cam.values, rate)
     window = int(round(highpass_s * rate))
@@ -168,4 +201,4 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     return method_estimate("visual", est, base, rate, len(a), len(b))
 
 
-__all__ = ["MotionCurve", "motion_energy", "read_motion_energy", "resample_curve", "highpass", "visual_offset"]
+__all__ = ["MotionCurve", "change_level", "motion_energy", "read_motion_energy", "resample_curve", "highpass", "visual_offset"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 
 import pytest
@@ -12,6 +14,22 @@ if str(REPO) not in sys.path:  # `dashboards` is a folder of the repository, not
     sys.path.insert(0, str(REPO))
 
 
+@pytest.fixture(scope="session")
+def dash_template(tmp_path_factory) -> DashGame:
+    """The tiny game, built once per session (clips, ground truth and a run)."""
+    return build_game(tmp_path_factory.mktemp("dash_template") / "game")
+
+
 @pytest.fixture
-def dash_game(tmp_path, clip_factory) -> DashGame:
-    return build_game(tmp_path / "game", clip_factory)
+def dash_game(tmp_path, dash_template) -> DashGame:
+    """A fresh copy of the tiny game for one test (tests may change it)."""
+    src = dash_template.root.parent
+    for folder in ("game", "runs"):
+        shutil.copytree(src / folder, tmp_path / folder)
+    game = DashGame(game_path=(tmp_path / "game" / "game.yaml").resolve(), runs_dir=(tmp_path / "runs").resolve(),
+                    run_path=(tmp_path / "runs" / "tiny" / "run1").resolve(),
+                    gt_path=(tmp_path / "game" / "ground_truth").resolve())
+    manifest = json.loads((game.run_path / "manifest.json").read_text())
+    manifest["game_path"] = str(game.game_path)
+    (game.run_path / "manifest.json").write_text(json.dumps(manifest))
+    return game

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -218,3 +219,49 @@ def test_a_game_whose_clip_lies_outside_is_refused(dash_game, tmp_path, monkeypa
     assert not at.exception
     assert any("cameras.corner.video" in e and "outside" in e for e in errors(at))
     assert len(at.image) == 0
+
+
+def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_game, monkeypatch):
+    from dashboards import processing
+
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from dash_helpers import write_masks; "
+              "from multicam.rundir import next_run_dir; "
+              "write_masks(next_run_dir(sys.argv[2], 'tiny'), {'game_path': sys.argv[3]}, 'run')")
+    commands = []
+
+    def fake_command(game_path, runs_dir, *, untrained=False, image_size=None):
+        commands.append((game_path, runs_dir, untrained, image_size))
+        return [sys.executable, "-c", script, str(REPO / "tests" / "dashboards"), str(runs_dir), str(game_path)]
+
+    monkeypatch.setattr(processing, "process_command", fake_command)
+    app.switch_page("pages/prompts.py").run()
+    app.checkbox(key="process_untrained").check()
+    app.number_input(key="process_image_size").set_value(256)
+    app.button(key="process_start").click().run()
+    assert not app.exception and not errors(app), errors(app)
+    assert commands == [(dash_game.game_path, dash_game.runs_dir, True, 256)]
+    job = app.session_state["process_job"]
+    assert job.popen.wait(timeout=60) == 0
+    app.run()  # the progress fragment sees the completed run and opens it on the Review page
+    assert not app.exception
+    new_run = dash_game.runs_dir / "tiny" / "run2"
+    assert app.session_state["run_select"] == str(new_run)
+    assert len(app.image) == len(CAMERAS)
+
+
+def test_the_prompt_table_edits_and_deletes_prompts(app):
+    app.switch_page("pages/prompts.py").run()
+    app.session_state["draft"] = [
+        {"id": 1, "name": "square", "team": "red", "prompts": [
+            {"frame": 0, "time": None, "camera": None, "positive": [[4.0, 14.0]], "negative": [], "box_xyxy": None},
+            {"frame": 2, "time": None, "camera": None, "positive": [[8.0, 14.0]], "negative": [], "box_xyxy": None}]}]
+    app.run()
+    key = f"prompt_table_{app.session_state['draft_version']}"
+    assert list(app.data_editor[0].value["positive"]) == ["4,14", "8,14"]
+    app.session_state[key] = {"edited_rows": {0: {"negative": "30,40", "name": "big square"}}, "added_rows": [],
+                              "deleted_rows": [1]}
+    app.run()
+    assert not app.exception and not errors(app), errors(app)
+    assert app.session_state["draft"] == [{"id": 1, "name": "big square", "team": "red", "prompts": [
+        {"frame": 0, "time": None, "camera": None, "positive": [[4.0, 14.0]], "negative": [[30.0, 40.0]],
+         "box_xyxy": None}]}]

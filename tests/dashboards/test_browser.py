@@ -1,7 +1,7 @@
 """The dashboard in a real headless Chromium, started with `multicam dashboard` like a user would.
 
-Screenshots go to tmp_path, or to docs/images/dashboard_<page>.png with MULTICAM_UPDATE_SCREENSHOTS=1.
-Uses the sample game (sample_data/demo_game, copied) when present, else the tiny test game.
+Screenshots go to tmp_path. With MULTICAM_UPDATE_SCREENSHOTS=1 they go to docs/images/dashboard_<page>.png
+and show a copy of the sample game (sample_data/demo_game) with a consistency report of its ground truth.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dash_helpers import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = REPO / "sample_data" / "demo_game"
+UPDATE = os.environ.get("MULTICAM_UPDATE_SCREENSHOTS") == "1"
 POINT = re.compile(r"\+(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -41,8 +42,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def game(tmp_path, dash_game):
-    """(game file, runs dir): a copy of the sample game with a consistency report, else the tiny game."""
-    if not (SAMPLE / "game.yaml").is_file():
+    """(game file, runs dir): the tiny game, or for the documentation's screenshots the sample game."""
+    if not UPDATE or not (SAMPLE / "game.yaml").is_file():
         return dash_game.game_path, dash_game.runs_dir
     root = tmp_path / "demo_game"
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("report"))
@@ -88,7 +89,7 @@ def page():
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield browser.new_page(viewport={"width": 1400, "height": 1300})
         finally:
             browser.close()
 
@@ -102,11 +103,11 @@ def settle(page) -> None:
 
 
 def shot(page, name: str, tmp_path: Path) -> Path:
-    folder = REPO / "docs" / "images" if os.environ.get("MULTICAM_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder = REPO / "docs" / "images" if UPDATE else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"dashboard_{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
+    assert path.stat().st_size > 5_000
     return path
 
 
@@ -116,50 +117,42 @@ def test_dashboard_pages_in_a_real_browser(server, page, game, tmp_path):
     cameras = load_game(game[0]).config.camera_names
 
     # Review: one image per camera, all captioned with the same moment
-    T0 = time.time()
     page.goto(server)
     page.wait_for_selector("[data-testid='stImage']", timeout=60_000)
-    print("T", round(time.time() - T0, 2), flush=True); 
+    page.wait_for_selector("[data-testid='stDataFrame'] canvas", timeout=30_000)
     settle(page)
     captions = page.locator("[data-testid='stImageCaption'], [data-testid='caption']").all_inner_texts()
     assert [c.split(" ")[0] for c in captions] == list(cameras)
     times = [float(re.search(r"t=(-?[\d.]+) s", c).group(1)) for c in captions]
     assert max(times) - min(times) < 0.05
-    print("T", round(time.time() - T0, 2), flush=True); 
     shot(page, "review", tmp_path)
 
     # Consistency: timelines and flagged moments of the report
     page.get_by_role("link", name="Consistency").click()
     page.wait_for_selector("text=Presence timelines", timeout=30_000)
-    print("T", round(time.time() - T0, 2), flush=True); 
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     settle(page)
-    print("T", round(time.time() - T0, 2), flush=True); 
     shot(page, "consistency", tmp_path)
 
     # Prompts: a click on the reference frame adds a point that appears in the prompt list
     page.get_by_role("link", name="Prompts").click()
     image = page.frame_locator("iframe").first.locator("img#image")
-    print("T", round(time.time() - T0, 2), flush=True); 
     image.wait_for(timeout=30_000)
     settle(page)
     summary = page.locator(".st-key-frame_prompts")
     points_before = POINT.findall(summary.inner_text())
     before = len(points_before)
-    print("T", round(time.time() - T0, 2), flush=True); 
     box = image.bounding_box()
     image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
     page.wait_for_function(f"document.querySelector('.st-key-frame_prompts').innerText.split('+').length > "
                            f"{before + 1}", timeout=30_000)
     settle(page)
-    print("T", round(time.time() - T0, 2), flush=True); 
     points_after = POINT.findall(summary.inner_text())
     added = [p for p in points_after if p not in points_before]
     assert len(points_after) == before + 1 and len(added) == 1
     width, height = _size(game[0])
     x, y = (float(v) for v in added[0])
     assert abs(x - 0.25 * width) <= width / 50 and abs(y - 0.75 * height) <= height / 50
-    print("T", round(time.time() - T0, 2), flush=True); 
     shot(page, "prompts", tmp_path)
 
 
