@@ -10,6 +10,7 @@ import streamlit as st
 from dashboards import data
 from multicam.errors import MulticamError
 from multicam.game import Game
+from multicam.render import find_game_file
 from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
@@ -51,12 +52,8 @@ def _open_typed_path(text: str, config: data.DashboardConfig) -> None:
     try:
         p = data.check_path(text, config.roots, "path")
         if p.is_dir() and (p / MANIFEST).is_file():
-            run = data.load_run(p)
-            game_file = run.manifest.get("game_path")
-            if not game_file:
-                from multicam.render import find_game_file
-                found = find_game_file(run)
-                game_file = str(found) if found else None
+            found = find_game_file(data.load_run(p))
+            game_file = str(found) if found else None
             if not game_file:
                 raise MulticamError(f"{p}: the run does not say which game it belongs to")
             game = data.load_allowed_game(game_file, config.roots)

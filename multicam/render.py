@@ -337,10 +337,12 @@ def run_timeline(run: Run) -> Timeline:
 def find_game_file(run: Run) -> Path | None:
     """The game file a run (or ground-truth folder) belongs to, or ``None`` when unknown.
 
-    A run's manifest records ``game_path``; for a ground-truth folder without one, the YAML
-    files beside the folder are searched for a game whose ``ground_truth:`` is that folder.
+    A run's manifest records it (``game.path``, or ``game_path``); for a ground-truth folder
+    without one, the YAML files beside the folder are searched for a game whose
+    ``ground_truth:`` is that folder.
     """
-    recorded = run.manifest.get("game_path")
+    game = run.manifest.get("game")
+    recorded = (game.get("path") if isinstance(game, dict) else None) or run.manifest.get("game_path")
     if recorded:
         return Path(recorded)
     from multicam.game import load_game

@@ -250,7 +250,19 @@ def test_render_errors_name_the_fix(tiny_run, tmp_path):
     with pytest.raises(RunDirError, match="no ground_truth"):
         plan_render(tiny_run, with_ground_truth=True)
     manifest = json.loads((tiny_run / "manifest.json").read_text())
-    manifest.pop("game_path")
+    game_path = manifest.pop("game_path")
     (tiny_run / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RunDirError, match="--game"):
         plan_render(open_run(tiny_run))
+    assert len(plan_render(open_run(tiny_run), game_path=game_path)) == 3
+
+
+@pytest.mark.parametrize("recorded", [{"game_path": "G"}, {"game": {"name": "x", "path": "G"}}, {}])
+def test_find_game_file_reads_the_manifest(tmp_path, recorded):
+    from multicam.render import find_game_file
+
+    with RunWriter(tmp_path / "run", {k: (str(tmp_path / v) if k == "game_path" else
+                                          {**v, "path": str(tmp_path / v["path"])}) for k, v in recorded.items()},
+                   [], []):
+        pass
+    assert find_game_file(open_run(tmp_path / "run")) == (tmp_path / "G" if recorded else None)

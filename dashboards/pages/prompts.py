@@ -42,7 +42,8 @@ if st.session_state.get("draft_game") != str(game.path):
             draft = prompt_edit.draft_from_file(load_prompts(prompts_path))
         except MulticamError as exc:
             st.session_state["draft_error"] = f"{exc}\n\nStarting from an empty list; saving replaces the file."
-    st.session_state.update(draft=draft, draft_game=str(game.path), draft_version=0, last_click=None)
+    st.session_state.update(draft=draft, draft_game=str(game.path),
+                            draft_version=st.session_state.get("draft_version", 0) + 1)
 if st.session_state.get("draft_error"):
     st.error(st.session_state["draft_error"])
 draft = st.session_state["draft"]

@@ -36,8 +36,10 @@ if entry.status != "complete":
 # -- overlay controls ----------------------------------------------------------------------------
 objects = run.objects
 ids = sorted(objects)
-chosen = [i for i in st.session_state.get("review_objects", ids) if i in objects]
-st.session_state["review_objects"] = chosen
+if st.session_state.get("_review_objects_run") != str(run.path):  # another run: show all its objects
+    st.session_state["_review_objects_run"] = str(run.path)
+    st.session_state["review_objects"] = ids
+st.session_state["review_objects"] = [i for i in st.session_state.get("review_objects", ids) if i in objects]
 for _key, _default in (("review_opacity", 0.5), ("review_mode", "fill"), ("review_labels", True),
                        ("review_boxes", False), ("review_gt", False),
                        ("review_columns", min(3, len(timeline.cameras)))):

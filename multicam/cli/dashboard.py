@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -68,8 +70,28 @@ def dashboard(
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.secho(f"warning: listening on {host}: anyone who can reach this machine can use the dashboard",
                     fg=typer.colors.YELLOW, err=True)
+    raise typer.Exit(run_until_stopped(command, dashboard_env(runs_dir, games)))
+
+
+def run_until_stopped(command: list[str], env: dict[str, str], grace_s: float = 10.0) -> int:
+    """Run the Streamlit server until it exits; Ctrl-C or SIGTERM stop it (killed after ``grace_s``)."""
+    procs: list[subprocess.Popen] = []
+
+    def _stop(*_args) -> None:
+        for proc in procs:
+            proc.terminate()
+            timer = threading.Timer(grace_s, proc.kill)
+            timer.daemon = True
+            timer.start()
+
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        code = subprocess.call(command, env=dashboard_env(runs_dir, games))
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        procs.append(subprocess.Popen(command, env=env))
+        try:
+            return procs[0].wait()
+        except KeyboardInterrupt:  # the server got Ctrl-C too
+            _stop()
+            procs[0].wait()
+            return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,13 +16,21 @@ class _Method(str, Enum):
     visual = "visual"
 
 
-@app.command()
+_HELP = (
+    "Estimate each camera's offset (game time of its first frame) against the reference camera.\n\n"
+    "Prints the offset in seconds and in reference frames, the confidence and the method used. "
+    "Cameras whose offset is already a number are re-estimated and both values are shown. "
+    "With --write the offsets are stored in the game file (comments and layout kept)."
+)
+
+
+@app.command(help=_HELP)
 def sync(
     game: Path = typer.Argument(..., help="The game file (YAML)."),
     write: bool = typer.Option(False, "--write", help="Store the estimated offsets in the game file "
                                "(comments and the rest of the file are kept)."),
-    method: _Method = typer.Option(_Method.auto, "--method", help="auto: audio when both clips have sound, "
-                                   "motion otherwise or when the audio match is unreliable."),
+    method: _Method = typer.Option(_Method.auto, "--method", help="audio: the sound; visual: the pictures' "
+                                   "motion; auto: the sound when both clips have some, else the motion."),
     max_offset: float | None = typer.Option(None, "--max-offset", min=0.001,
                                             help="Largest |offset| (s) to consider; default: any."),
     min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
@@ -30,11 +38,7 @@ def sync(
     camera: list[str] | None = typer.Option(None, "--camera", "-c",
                                             help="Only this camera (repeat for several); default: all."),
 ) -> None:
-    """Estimate each camera's offset (game time of its first frame) against the reference camera.
-
-    Prints the offset in seconds and in reference frames, the confidence and the method. Cameras
-    whose offset is already a number are re-estimated and both values are shown.
-    """
+    """Estimate each camera's offset (game time of its first frame) against the reference camera."""
     from multicam.clips import probe_clip
     from multicam.errors import ClipError
     from multicam.game import load_game
@@ -72,9 +76,11 @@ def sync(
         in_file = "auto" if written == "auto" else f"{float(written):+.4f}s"
         r = results[name]
         if isinstance(r, SyncResult):
-            diff = "" if written == "auto" else f" (estimate {1000 * (r.offset - float(written)):+.1f} ms)"
+            diff = "" if written == "auto" else f" (differs by {1000 * (r.offset - float(written)):+.1f} ms)"
             typer.echo(f"{name:<12} {r.offset:>+9.4f}s {r.offset_frames:>+10.2f} {r.confidence:>10.2f} "
                        f"{r.method:>7}   {in_file}{diff}")
+            for note in r.notes:
+                typer.echo(f"{'':<12} note: {note}")
         else:
             failures.append(r)
             typer.echo(f"{name:<12} {'-':>10} {'-':>10} {'-':>10} {'-':>7}   {in_file}   (not synchronized)")

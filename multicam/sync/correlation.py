@@ -43,9 +43,10 @@ class PeakEstimate:
         peak: correlation value at the peak (integer lag).
         second_peak: highest value outside the peak's main lobe (0 when there is none).
         psr: peak-to-sidelobe ratio: ``(peak - mean) / std`` of the searched lags outside the main lobe.
-        confidence: 0..1, the geometric mean of two scores: uniqueness ``1 - second_peak / peak`` (is there
-            another answer nearly as good?) and significance ``(psr - psr_floor) / psr_span`` clipped to 0..1 (does the
-            peak stand out of the noise floor at all?). 0 when the peak is not positive.
+        confidence: 0..1, the geometric mean of two scores: uniqueness ``1 - second_peak / peak``
+            (is there another answer nearly as good?) and significance ``(psr - psr_floor) / psr_span``
+            clipped to 0..1 (does the peak stand out of the noise floor at all?). 0 when the peak is
+            not positive.
         searched: how many lags were searched.
     """
 
@@ -83,7 +84,11 @@ class MethodEstimate:
 
 
 def lags_for(len_ref: int, len_sig: int) -> np.ndarray:
-    """Lags (samples) of a full cross-correlation: ``-(len_sig - 1) .. len_ref - 1``, shape ``(len_ref + len_sig - 1,)``."""
+    """Lags (samples) of a full cross-correlation: ``-(len_sig - 1) .. len_ref - 1``.
+
+    Returns:
+        Shape ``(len_ref + len_sig - 1,)`` int64.
+    """
     return np.arange(-(len_sig - 1), len_ref, dtype=np.int64)
 
 
@@ -92,8 +97,7 @@ def overlap_for(lags: np.ndarray, len_ref: int, len_sig: int) -> np.ndarray:
     return np.minimum(len_sig, len_ref - lags) - np.maximum(0, -lags)
 
 
-def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0,
-             band: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Generalised cross-correlation with phase transform (GCC-PHAT) of two 1-D signals.
 
     The cross-spectrum is divided by its magnitude to the power ``beta`` (1 = full PHAT: every
@@ -104,13 +108,14 @@ def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0,
         ref: reference signal, shape ``(Nr,)``.
         sig: the other signal, shape ``(Ns,)``, same sample rate.
         beta: PHAT exponent in 0..1 (0 = plain cross-correlation).
-        band: optional ``(low, high)`` band as fractions of the Nyquist frequency (0..1) to keep.
 
     Returns:
         ``(corr, lags)`` each of shape ``(Nr + Ns - 1,)``.
     """
-    ref = np.asarray(ref, dtype=np.float64)
-    sig = np.asarray(sig, dtype=np.float64)
+    # long signals in single precision: half the memory, and plenty for locating a peak
+    dtype = np.float32 if np.size(ref) + np.size(sig) > 2 ** 22 else np.float64
+    ref = np.asarray(ref, dtype=dtype)
+    sig = np.asarray(sig, dtype=dtype)
     if ref.ndim != 1 or sig.ndim != 1:
         raise ValueError(f"gcc_phat needs 1-D signals, got shapes {ref.shape} and {sig.shape}")
     lags = lags_for(len(ref), len(sig))
@@ -120,11 +125,9 @@ def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0,
     cross = sp_fft.rfft(ref, n) * np.conj(sp_fft.rfft(sig, n))
     mag = np.abs(cross)
     if beta > 0:
-        floor = max(float(mag.max()) * 1e-12, np.finfo(np.float64).tiny)
-        cross = cross / np.maximum(mag, floor) ** beta
-    if band is not None:
-        freqs = np.linspace(0.0, 1.0, len(cross))
-        cross[(freqs < band[0]) | (freqs > band[1])] = 0
+        floor = max(float(mag.max()) * 1e-12, float(np.finfo(mag.dtype).tiny))
+        cross /= np.maximum(mag, floor) ** beta
+    del mag
     full = sp_fft.irfft(cross, n)
     # full[k] = sum_n ref[n + k] * sig[n]; negative lags wrap around to the end.
     corr = np.concatenate([full[n - (len(sig) - 1):], full[:len(ref)]]) if len(sig) > 1 else full[:len(ref)]

@@ -5,7 +5,8 @@
 
 An offset is the game time (reference clock, s) of the camera clip's first frame; the reference's
 is 0. The confidence (0..1) says how much the correlation peak stands out of every other
-candidate offset (``1 - second peak / peak``); below ``min_confidence`` the answer is refused.
+candidate offset and of the noise floor (:func:`multicam.sync.correlation.peak_confidence`);
+below ``min_confidence`` the answer is refused.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class SyncOptions:
     """How offsets are searched for.
 
     Attributes:
-        method: ``auto`` (audio when both clips have sound, else or if unreliable motion), ``audio`` or ``visual``.
+        method: ``auto`` (the sound when both clips have some, else the motion; see
+            :func:`estimate_offset`), ``audio`` or ``visual``.
         max_offset: largest ``|offset|`` (s) considered; None: any offset that leaves ``min_overlap_s`` of overlap.
         min_confidence: answers below this confidence (0..1) are refused.
         min_overlap_s: shortest shared stretch (s) an answer may rest on (lowered for shorter clips).
@@ -86,6 +88,7 @@ class SyncResult:
 
     @property
     def used(self) -> MethodEstimate | None:
+        """The estimate of the method used (None when it is not among :attr:`estimates`)."""
         return next((e for e in self.estimates if e.method == self.method), None)
 
     def as_dict(self) -> dict:

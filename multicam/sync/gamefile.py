@@ -30,14 +30,21 @@ def write_offsets(game_path: str | Path, offsets: dict[str, float], decimals: in
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from ruamel.yaml.util import load_yaml_guess_indent
+
     path = Path(game_path)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap long lines
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _, indent, offset = load_yaml_guess_indent(text)  # keep the file's own indentation
+        data = yaml.load(text)
     except (OSError, YAMLError) as exc:
         raise GameFileError(f"cannot read game file {path}: {exc}") from exc
+    if indent is not None:
+        offset = offset or 0
+        yaml.indent(mapping=max(indent - offset, 2), sequence=indent, offset=offset)
     cameras = data.get("cameras") if hasattr(data, "get") else None
     if not isinstance(cameras, list):
         raise GameFileError(f"{path}: no 'cameras:' list to write offsets into")

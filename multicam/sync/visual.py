@@ -182,7 +182,8 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     """
     for what, curve in (("reference", ref), ("camera", cam)):
         if curve.is_static:
-            level = "" if curve.change_level is None else f"; pixels change by {curve.change_level:.0f} grey levels at most"
+            level = "" if curve.change_level is None else (
+                f"; its pixels stray {curve.change_level:.0f} grey levels at most from the median picture")
             raise SyncError(f"the {what} clip's video is static (nothing moves{level})")
     a, start_a = resample_curve(ref.times_s, ref.values, rate)
     b, start_b = resample_curve(cam.times_s, cam.values, rate)
@@ -201,4 +202,5 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     return method_estimate("visual", est, base, rate, len(a), len(b))
 
 
-__all__ = ["MotionCurve", "change_level", "motion_energy", "read_motion_energy", "resample_curve", "highpass", "visual_offset"]
+__all__ = ["MotionCurve", "change_level", "highpass", "motion_energy", "read_motion_energy", "resample_curve",
+           "visual_offset"]

@@ -56,31 +56,52 @@ def game(tmp_path, dash_game):
 
 
 @pytest.fixture
-def server(game):
+def server(game, tmp_path):
     game_path, runs_dir = game
     port = free_port()
+    log = (tmp_path / "dashboard.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "multicam", "dashboard", str(runs_dir), "--game", str(game_path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"`multicam dashboard` exited with code {proc.returncode}: "
+                                f"{(tmp_path / 'dashboard.log').read_text(errors='replace')}")
+                time.sleep(0.3)
+        else:
+            pytest.fail("the dashboard did not start within 60 s")
+        yield url
+    finally:
+        stop_group(proc.pid)
+        proc.wait(timeout=5)
+        log.close()
+
+
+def stop_group(pgid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a process group, then SIGKILL whatever is left of it after ``timeout`` seconds."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"the dashboard exited: {proc.stdout.read().decode(errors='replace')}")
-            time.sleep(0.3)
-    else:
-        pytest.fail("the dashboard did not start within 60 s")
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture

@@ -21,11 +21,14 @@ def launched(monkeypatch):
     """Capture the command and environment instead of starting Streamlit."""
     calls = []
 
-    def fake_call(command, env):
-        calls.append((command, env))
-        return 0
+    class FakePopen:
+        def __init__(self, command, env):
+            calls.append((command, env))
 
-    monkeypatch.setattr(subprocess, "call", fake_call)
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakePopen)
     return calls
 
 
@@ -60,6 +63,31 @@ def test_dashboard_creates_the_runs_dir_and_checks_games(tmp_path, launched):
     assert json.loads(launched[0][1][cli_dashboard.ENV_VAR])["games"] == []
     result = CliRunner().invoke(app, ["dashboard", str(runs), "--game", str(tmp_path / "missing.yaml")])
     assert isinstance(result.exception, GameFileError) and len(launched) == 1
+
+
+def test_run_until_stopped_returns_the_exit_code_and_forwards_sigterm(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    assert cli_dashboard.run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ)) == 3
+    started = tmp_path / "started"
+    script = f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(60)"
+    timer = threading.Thread(target=lambda: (_wait_for(started), os.kill(os.getpid(), signal.SIGTERM)))
+    timer.start()
+    t0 = time.time()
+    code = cli_dashboard.run_until_stopped([sys.executable, "-c", script], dict(os.environ))
+    timer.join()
+    assert code == -signal.SIGTERM and time.time() - t0 < 30
+
+
+def _wait_for(path, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.time() + timeout
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def test_the_app_file_is_found():

@@ -13,6 +13,7 @@ import pytest
 from dashboards import data
 from multicam.game import load_game
 from multicam.masks import FrameMasks
+from multicam.render import OverlayStyle
 from multicam.timeline import CameraTiming, Timeline
 
 TIMELINE = Timeline(cameras=(CameraTiming("side", 25, 12, 0.0), CameraTiming("end", 30, 14, -0.1),
@@ -154,7 +155,7 @@ def test_frame_table_lists_objects_of_each_camera(dash_game, visible, expected_i
 def test_tile_jpeg_draws_masks_and_the_untrained_banner(dash_game):
     game = load_game(dash_game.game_path)
     clip = str(game.video_path("side"))
-    style = data.style_key(data.OverlayStyle(opacity=1.0, labels=False))
+    style = data.style_key(OverlayStyle(opacity=1.0, labels=False))
     plain = data.frame_jpeg(clip, 2)
     drawn = data.tile_jpeg(clip, 2, str(dash_game.run_path), "side", style, None, (0.0, 0.0, 0.0))
     a, b = (cv2.imdecode(np.frombuffer(x, np.uint8), cv2.IMREAD_COLOR) for x in (plain, drawn))
@@ -163,7 +164,7 @@ def test_tile_jpeg_draws_masks_and_the_untrained_banner(dash_game):
 
 
 def test_style_key_roundtrip():
-    style = data.OverlayStyle(opacity=0.3, mode="outline", labels=False, boxes=True, visible_ids=frozenset({3, 1}))
+    style = OverlayStyle(opacity=0.3, mode="outline", labels=False, boxes=True, visible_ids=frozenset({3, 1}))
     assert data.style_from_key(data.style_key(style)) == style
     hash(data.style_key(style))
 

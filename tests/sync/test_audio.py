@@ -33,6 +33,17 @@ def test_audio_offset_on_arrays(world, offset, cam_duration, cam_start):
                                           abs=0.01)
 
 
+@pytest.mark.parametrize("max_fft_samples", [2 ** 17, 2 ** 16])
+@pytest.mark.parametrize("offset", [-4.25, 3.1234])
+def test_long_tracks_are_matched_at_a_lower_rate_then_refined(world, offset, max_fft_samples):
+    """Forcing the two-stage path (decimated match, full-rate refinement) on short tracks."""
+    ref = AudioTrack(noisy(world.audio(0.0, 10.0, RATE), 1), RATE)
+    cam = AudioTrack(noisy(world.audio(offset, 8.0, RATE), 2), RATE)
+    est = audio_offset(ref, cam, max_fft_samples=max_fft_samples)
+    assert est.offset == pytest.approx(offset, abs=0.5e-3)
+    assert est.resolution_s == 1 / RATE and est.confidence > 0.5
+
+
 def test_audio_offset_refuses_silence_and_rejects_mixed_rates(world):
     ref = AudioTrack(noisy(world.audio(0.0, 4.0, RATE), 1), RATE)
     silent = AudioTrack(np.zeros(RATE * 3, np.float32), RATE)

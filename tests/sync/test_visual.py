@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from multicam.sync.errors import SyncError
-from multicam.sync.visual import (MotionCurve, change_level, highpass, motion_energy, read_motion_energy, resample_curve,
-                                  visual_offset)
+from multicam.sync.visual import (MotionCurve, change_level, highpass, motion_energy, read_motion_energy,
+                                  resample_curve, visual_offset)
 
 
 def square_frames(count: int, step: int) -> list[np.ndarray]:
