@@ -76,7 +76,8 @@ def sync(
         in_file = "auto" if written == "auto" else f"{float(written):+.4f}s"
         r = results[name]
         if isinstance(r, SyncResult):
-            diff = "" if written == "auto" else f" (differs by {1000 * (r.offset - float(written)):+.1f} ms)"
+            diff_ms = round(1000 * (r.offset - float(written)), 1) + 0.0 if written != "auto" else 0.0
+            diff = "" if written == "auto" else f" (differs by {diff_ms:+.1f} ms)"
             typer.echo(f"{name:<12} {r.offset:>+9.4f}s {r.offset_frames:>+10.2f} {r.confidence:>10.2f} "
                        f"{r.method:>7}   {in_file}{diff}")
             for note in r.notes:

@@ -4,12 +4,13 @@ Decoding is the only I/O here (:func:`decode_audio`); :func:`audio_offset` is a 
 of two :class:`AudioTrack` arrays.
 
 Timing: every sample is placed on the clip's own clock, whose zero is the clip's first video
-frame (the video stream's start time, as :class:`multicam.clips.Clip` counts frames). The
-decoder already drops the AAC encoder's priming samples when the container says how many there
-are (MP4 edit lists, as FFmpeg and most cameras write them) and the first decoded frame's time
-then says where the sound starts; a track whose first sample comes later than its first picture
-gets a positive ``start_s``. Priming that a file does not declare is the same for all clips of
-one encoder and cancels out in the offset.
+frame (the video stream's start time, as :class:`multicam.clips.Clip` counts frames), using the
+decoded frames' timestamps. The decoder drops the AAC encoder's priming samples when the
+container says how many there are (MP4 edit lists, as FFmpeg and most cameras write them); when
+it keeps them, their timestamps put them before the first real sample, so the sound still lands
+at its time. A track whose first sample comes later than its first picture gets a positive
+``start_s``. Priming that a file does not declare at all is the same for every clip of one
+encoder and cancels out in the offset.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from multicam.engine import CameraMemory, Engine, masks_at_resolution, resolve_device, resolve_dtype
+from multicam.engine import CameraMemory, Engine, EngineOptions, masks_at_resolution, resolve_device, resolve_dtype
 from multicam.engine.frames import to_model_input
 from multicam.errors import ModelError, PromptError
 from multicam.layout import build_layout
@@ -206,10 +206,8 @@ def test_backward_tracking_fills_the_frames_before_the_prompt(interleaved):
 
 
 @pytest.mark.sam2
-def test_concat_bfloat16_and_prompts_mid_clip(engine, disc_game_late):
-    bf16 = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, dtype="bfloat16"),
-                  torch.bfloat16)
-    frames, lay, state, _ = run(bf16, disc_game_late, cameras=("side", "high"))
+def test_concat_layout_with_prompts_mid_clip(engine, disc_game_late):
+    frames, lay, state, _ = run(engine, disc_game_late, cameras=("side", "high"))
     (start,) = state.prompted_indices
     assert lay.kind == "concat" and start == lay.index_of("side", 3) == 3
     assert [(fm.camera, fm.frame) for fm in frames] == \
@@ -217,6 +215,17 @@ def test_concat_bfloat16_and_prompts_mid_clip(engine, disc_game_late):
     assert {oid for fm in frames[:3] for oid in fm.object_ids} == {1, 2}
     assert {oid for fm in frames if fm.camera == "high" for oid in fm.object_ids} == {1, 2}
     assert all(fm.resolution_wh == ((96, 64) if fm.camera == "high" else (160, 120)) for fm in frames)
+
+
+@pytest.mark.sam2
+def test_bfloat16_autocast_runs_on_the_cpu(disc_game):
+    """The GPU's default path (bfloat16 autocast), on the CPU at 64 px (bfloat16 is slow on CPUs without it)."""
+    small = Engine.build(get_model("sam2.1_hiera_tiny").config, untrained=True,
+                         options=EngineOptions(device="cpu", image_size=64, dtype="bfloat16"))
+    assert small.info.dtype == "bfloat16"
+    frames, lay, _, _ = run(small, disc_game, cameras=("side",))
+    assert [(fm.camera, fm.frame) for fm in frames] == [(f.camera, f.frame) for f in lay]
+    assert all(fm.resolution_wh == (160, 120) for fm in frames)
 
 
 @pytest.mark.sam2

@@ -133,3 +133,13 @@ def test_search_mask(max_offset, expected):
     lags = lags_for(10, 6)  # -5 .. 9
     valid = search_mask(lags, 10, 6, rate=10.0, base=0.0, max_offset=max_offset, min_overlap_s=0.1)
     assert valid.sum() == expected
+
+
+def test_long_signals_use_single_precision_and_keep_the_lag():
+    """Over 2**22 samples together the transform runs in float32; the peak stays put."""
+    ref = impulse_train(3_000_000, 400, seed=3)
+    sig = ref[1_000_003:2_500_000] + 0.01 * np.random.default_rng(4).normal(size=1_499_997)
+    corr, lags = gcc_phat(ref, sig, beta=0.8)
+    assert corr.dtype == np.float32
+    est = pick_peak(corr, lags)
+    assert est.lag == pytest.approx(1_000_003, abs=0.5) and est.confidence > 0.5
