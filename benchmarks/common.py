@@ -47,7 +47,7 @@ def make_game(sequence_frames: int, *, width: int = 320, objects: int = 1, playe
     """A 3-camera synthetic game of about ``sequence_frames`` frames (all cameras), reused when present.
 
     The clips are ``sequence_frames / 80`` seconds long (25, 30 and 25 fps). Only the first
-    ``objects`` objects whose prompt is on reference frame 0 are kept (the ball first), in
+    ``objects`` objects are kept (those prompted on the earliest frames first), in
     ``prompts_<k>obj.yaml``, with ``game_<k>obj.yaml`` pointing to it.
 
     Returns:
@@ -75,9 +75,9 @@ def make_game(sequence_frames: int, *, width: int = 320, objects: int = 1, playe
     game_file = folder / f"game_{objects}obj.yaml"
     if not game_file.is_file():
         prompts = yaml.load((folder / "prompts.yaml").read_text())
-        first = [o for o in prompts["objects"] if all(p.get("frame") == 0 for p in o["prompts"])]
+        first = sorted(prompts["objects"], key=lambda o: min(p.get("frame") or 0 for p in o["prompts"]))
         if len(first) < objects:
-            raise SystemExit(f"{folder} has only {len(first)} objects prompted on frame 0; ask for fewer")
+            raise SystemExit(f"{folder} has only {len(first)} objects; ask for fewer or more players")
         with (folder / f"prompts_{objects}obj.yaml").open("w") as fh:
             yaml.dump({"objects": first[:objects]}, fh)
         game = yaml.load(base.read_text())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ import common  # noqa: E402
 
 
 # -- the recipe, run inside the child process ----------------------------------------------------
-def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None) -> dict:
+def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None,
+               stop_after: int | None = None) -> dict:
     import cv2
     import numpy as np
     import supervision as sv
@@ -125,10 +127,39 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
                 writer.write(FrameMasks(camera=name, frame=local, time=float(cfg.camera(name).offset) + local / fps[name],
                                         resolution_wh=(w, h), objects=tuple(sorted(objs, key=lambda o: o.object_id))))
                 written += 1
+                if stop_after is not None and written >= stop_after:
+                    break
+            if stop_after is not None and written >= stop_after:
+                break
     track_s = time.perf_counter() - t0
     return {"frames": written, "sequence_frames": len(seq), "extract_s": round(extract_s, 2),
             "build_s": round(build_s, 2), "init_state_s": round(init_s, 2), "track_and_write_s": round(track_s, 2),
             "total_in_process_s": round(time.perf_counter() - t_start, 2)}
+
+
+def run_multicam_stopping(game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None,
+                          stop_after: int) -> dict:
+    """``multicam process`` through its Python API, stopped after ``stop_after`` frames (memory-only runs)."""
+    from multicam.pipeline import ProcessOptions, process_game
+
+    class Enough(Exception):
+        pass
+
+    written = []
+
+    def on_frame(frame_masks):
+        written.append(frame_masks.frame)
+        if len(written) >= stop_after:
+            raise Enough
+
+    options = ProcessOptions(untrained=checkpoint is None, checkpoint=None if checkpoint is None else Path(checkpoint),
+                             image_size=image_size, device=device, layout="concat", runs_dir=out / "runs",
+                             name="multicam", progress=False)
+    try:
+        process_game(game_file, options, on_frame=on_frame)
+    except Enough:
+        pass
+    return {"frames": len(written)}
 
 
 # -- the orchestration ---------------------------------------------------------------------------
@@ -141,14 +172,22 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--multicam-args", default="", help="extra `multicam process` options, e.g. '--dtype bfloat16'")
     ap.add_argument("--skip-recipe", action="store_true", help="reuse the recipe numbers of the last results file")
-    ap.add_argument("--child", choices=["recipe"], help=argparse.SUPPRESS)
+    ap.add_argument("--recipe-only", action="store_true", help="measure the recipe only (saved for --skip-recipe)")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="memory-only comparison: stop both sides after this many tracked frames")
+    ap.add_argument("--child", choices=["recipe", "multicam"], help=argparse.SUPPRESS)
     ap.add_argument("--game", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--checkpoint", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child == "recipe":
-        result = run_recipe(args.game, args.out, args.image_size, args.device, args.checkpoint)
+        result = run_recipe(args.game, args.out, args.image_size, args.device, args.checkpoint, args.stop_after)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    if args.child == "multicam":
+        result = run_multicam_stopping(args.game, args.out, args.image_size, args.device, args.checkpoint,
+                                       args.stop_after)
         print("RESULT " + json.dumps(result), flush=True)
         return
 
@@ -158,34 +197,47 @@ def main() -> None:
     game = common.make_game(args.frames, width=args.width, objects=args.objects)
     n_seq = common.sequence_frames(game)
     work = common.OUT / "recipe_vs_multicam" / f"{game.parent.name}_{args.objects}obj_{args.image_size}px"
-    if work.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    for part in (["runs"] if args.skip_recipe else ["runs", "recipe"]):
+        shutil.rmtree(work / part, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     settings = {"game": str(game.relative_to(common.ROOT)), "sequence_frames": n_seq, "objects": args.objects,
+                "stop_after_frames": args.stop_after,
                 "image_size": args.image_size, "device": args.device, "model": common.MODEL,
                 "weights": "random" if checkpoint is None else str(checkpoint), "reference_width": args.width,
                 "multicam_args": args.multicam_args, "layout": "concat (both)"}
+    # the same OpenMP wait policy on both sides (multicam's default, see docs/readme/performance.md)
+    omp = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    settings["env"] = omp
     print(f"settings: {settings}", flush=True)
 
     rows = []
-    previous = common.RESULTS / "recipe_vs_multicam.json"
+    results_name = "recipe_vs_multicam" if not args.stop_after else \
+        f"recipe_vs_multicam_memory_{args.image_size}px_{n_seq}f"
+    previous = common.RESULTS / f"{results_name}.json"
     if args.skip_recipe and previous.is_file():
         recipe = json.loads(previous.read_text())["recipe"]
     else:
         cmd = common.python_cmd(__file__, "--child", "recipe", "--game", str(game), "--out", str(work / "recipe"),
                                 "--image-size", str(args.image_size), "--device", args.device)
+        if args.stop_after:
+            cmd += ["--stop-after", str(args.stop_after)]
         if checkpoint is not None:
             cmd += ["--checkpoint", str(checkpoint)]
         print("running the recipe ...", flush=True)
-        recipe = common.run_measured(cmd, log=work / "recipe.log")
+        recipe = common.run_measured(cmd, env=omp, log=work / "recipe.log")
         if recipe["rc"] != 0:
             raise SystemExit("recipe failed:\n" + "\n".join(recipe["tail"]))
         recipe["detail"] = next(json.loads(line[7:]) for line in recipe["tail"] if line.startswith("RESULT "))
     rows.append({"variant": "recipe (JPEG folder + stock init_state)", "wall_s": recipe["wall_s"],
                  "peak_rss_mib": recipe["peak_rss_mib"], "cpu_s": recipe["cpu_s"],
                  "frames_per_s": round(n_seq / recipe["wall_s"], 2)})
+    if args.recipe_only:
+        print(common.table(rows, ["variant", "wall_s", "peak_rss_mib", "cpu_s", "frames_per_s"]))
+        common.save_results(results_name, {"settings": settings, "machine": common.machine(),
+                                                   "weights_note": note, "recipe": recipe, "rows": rows})
+        return
 
     cmd = common.multicam_cmd("process", str(game), "--untrained" if checkpoint is None else "--no-download",
                               "--image-size", str(args.image_size), "--device", args.device, "--layout", "concat",
@@ -193,8 +245,14 @@ def main() -> None:
                               *args.multicam_args.split())
     if checkpoint is not None:
         cmd += ["--checkpoint", str(checkpoint)]
+    if args.stop_after:
+        cmd = common.python_cmd(__file__, "--child", "multicam", "--game", str(game), "--out", str(work),
+                                "--image-size", str(args.image_size), "--device", args.device,
+                                "--stop-after", str(args.stop_after))
+        if checkpoint is not None:
+            cmd += ["--checkpoint", str(checkpoint)]
     print("running multicam process ...", flush=True)
-    mc = common.run_measured(cmd, log=work / "multicam.log")
+    mc = common.run_measured(cmd, env=omp, log=work / "multicam.log")
     if mc["rc"] != 0:
         raise SystemExit("multicam failed:\n" + "\n".join(mc["tail"]))
     run_dir = next((work / "runs").glob("*/multicam1"))
@@ -212,15 +270,20 @@ def main() -> None:
                "rss_at_least_5x_smaller": ratios["rss_recipe_over_multicam"] >= 5.0}
     print()
     print(common.table(rows, ["variant", "wall_s", "peak_rss_mib", "cpu_s", "frames_per_s"]))
-    print(f"\nmulticam / recipe wall time: {ratios['time_multicam_over_recipe']:.2f} "
-          f"(target <= 1: {'met' if targets['time_no_worse'] else 'NOT met'})")
+    if args.stop_after:
+        print(f"\nmemory-only comparison: both sides stopped after {args.stop_after} tracked frames "
+              f"(wall times are not comparable: the recipe extracted and loaded all {n_seq} frames)")
+        targets.pop("time_no_worse")
+    else:
+        print(f"\nmulticam / recipe wall time: {ratios['time_multicam_over_recipe']:.2f} "
+              f"(target <= 1: {'met' if targets['time_no_worse'] else 'NOT met'})")
     print(f"recipe / multicam peak RSS: {ratios['rss_recipe_over_multicam']:.1f}x "
           f"(target >= 5x: {'met' if targets['rss_at_least_5x_smaller'] else 'NOT met'})")
     if agreement is not None:
         print(f"mask agreement recipe vs multicam (IoU): mean {agreement['mean_iou']}, min {agreement['min_iou']} "
               f"over {agreement['pairs']} masks (inputs differ: the recipe reads JPEG re-encodes)")
     print(note)
-    path = common.save_results("recipe_vs_multicam", {
+    path = common.save_results(results_name, {
         "settings": settings, "machine": common.machine(), "weights_note": note, "recipe": recipe,
         "multicam": mc, "rows": rows, "ratios": ratios, "targets": targets, "mask_agreement": agreement})
     print(f"saved {path.relative_to(common.ROOT)}")

@@ -13,7 +13,6 @@ a crash or Ctrl-C leaves every finished frame readable and the manifest's status
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,8 +28,6 @@ from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
 from multicam.rundir import CameraInfo, ObjectInfo, RunWriter, next_run_dir
 from multicam.session import OpenGame, open_game
-
-log = logging.getLogger(__name__)
 
 UNTRAINED_WARNING = ("masks from RANDOM weights (--untrained): they show that the pipeline runs, "
                      "not what SAM 2 sees; do not evaluate or publish them")

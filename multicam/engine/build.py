@@ -10,15 +10,12 @@ when Hydra was not initialised before).
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import torch
 
 from multicam.errors import ModelError
-
-log = logging.getLogger(__name__)
 
 PREDICTOR_TARGET = "multicam.engine.predictor.MulticamVideoPredictor"
 PREDICTOR_VOS_TARGET = "multicam.engine.predictor.MulticamVideoPredictorVOS"

@@ -80,10 +80,28 @@ class CameraMemory:
         return local, {"cond_frame_outputs": cond, "non_cond_frame_outputs": non_cond}, self.frame_counts[rank]
 
 
+def _memory_in_compute_dtype(module, args, kwargs):
+    """Cast the memory bank to the current frame's dtype when autocast is off."""
+    memory, curr = kwargs.get("memory"), kwargs.get("curr")
+    if memory is None or curr is None or torch.is_autocast_enabled(memory.device.type):
+        return None
+    dtype = curr[0].dtype if isinstance(curr, (list, tuple)) else curr.dtype
+    if memory.dtype == dtype:
+        return None
+    return args, {**kwargs, "memory": memory.to(dtype)}
+
+
 class _MulticamMixin:
     """What multicam adds to SAM 2's video predictor (see the module docstring)."""
 
     camera_memory: CameraMemory | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SAM 2 stores mask memories in bfloat16. Under autocast that is fine; in float32 a frame
+        # whose memory holds no object pointer (its object is prompted on a later frame, or on
+        # another camera at a later time) would hand bfloat16-only memory to float32 layers.
+        self.memory_attention.register_forward_pre_hook(_memory_in_compute_dtype, with_kwargs=True)
 
     # -- memory selection ---------------------------------------------------------------------
     def _prepare_memory_conditioned_features(self, frame_idx, is_init_cond_frame, current_vision_feats,
@@ -161,8 +179,8 @@ class _MulticamMixin:
                         batch_size=1, is_init_cond_frame=False, point_inputs=None, mask_inputs=None,
                         reverse=reverse, run_mem_encoder=True)
                     obj_output_dict["non_cond_frame_outputs"][frame_idx] = out
-                    if release:
-                        self._release_old_outputs(obj_output_dict, frame_idx, reverse)
+                if release:
+                    self._release_old_outputs(obj_output_dict, frame_idx, reverse)
                 masks.append(pred_masks)
                 scores.append(out["object_score_logits"].reshape(-1).float())
             yield frame_idx, torch.cat(masks, dim=0).float(), torch.cat(scores, dim=0)

@@ -15,10 +15,9 @@ from the prompted frames' memory only.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,9 +31,6 @@ from multicam.engine.state import TrackingState
 from multicam.errors import ModelError, PromptError
 from multicam.layout import FramePrompt, SequenceLayout
 from multicam.masks import FrameMasks, ObjectMask
-
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -90,9 +86,6 @@ class EngineInfo:
     params: int
     build_s: float
 
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
 
 @dataclass
 class TrackStats:
@@ -113,7 +106,6 @@ class TrackStats:
     max_held_outputs: int = 0
     max_held_bytes: int = 0
     max_held_frames: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class Engine:
@@ -176,7 +168,7 @@ class Engine:
 
         Args:
             layout: the sequence layout of the game's cameras.
-            clips: per camera, its lazy clip (opened and closed by the caller).
+            clips: per camera, its lazy clip (their decoders are released when tracking ends).
             prompts: per (object, frame) prompts, from :func:`multicam.layout.resolve_prompts`.
 
         Yields:
