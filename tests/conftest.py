@@ -1,4 +1,4 @@
-"""Shared fixtures: small clips and games written on the fly."""
+"""Shared fixtures: small clips, games and runs written on the fly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from multicam.masks import FrameMasks
+from multicam.rundir import CameraInfo, ObjectInfo, RunWriter
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_GAME = REPO / "sample_data" / "demo_game" / "game.yaml"
@@ -72,3 +75,45 @@ def tiny_game(tmp_path, clip_factory):
         return tmp_path / "game.yaml"
 
     return make
+
+def write_run(path: Path, frames: dict[str, dict[int, np.ndarray]], *, fps: float = 25.0,
+              offsets: dict[str, float] | None = None, kind: str = "run", reference: str | None = None,
+              manifest: dict | None = None, names: dict[int, str] | None = None) -> Path:
+    """A run directory whose camera ``c`` frame ``i`` has the objects of the label map ``frames[c][i]``."""
+    offsets = offsets or {}
+    cams = []
+    ids: set[int] = set()
+    for cam, by_frame in frames.items():
+        h, w = next(iter(by_frame.values())).shape
+        cams.append(CameraInfo(cam, (w, h), fps, max(by_frame) + 1, offsets.get(cam, 0.0)))
+        for lm in by_frame.values():
+            ids |= {int(i) for i in np.unique(lm) if i}
+    names = names or {}
+    objects = [ObjectInfo(i, names.get(i, f"obj{i}")) for i in sorted(ids | set(names))]
+    with RunWriter(path, {"reference": reference or next(iter(frames)), **(manifest or {})}, cams, objects,
+                   kind=kind) as writer:
+        for cam, by_frame in frames.items():
+            for i in sorted(by_frame):
+                writer.write(FrameMasks.from_label_map(cam, i, offsets.get(cam, 0.0) + i / fps, by_frame[i]))
+    return path
+
+
+def synth_game(base: Path) -> Path:
+    """A small synthetic game (generated once per test session, shared by the test folders)."""
+    synth = pytest.importorskip("multicam.synth", reason="multicam.synth is not available")
+    folder = base / "synth_small"
+    game = folder / "game.yaml"
+    if not game.is_file():
+        synth.generate_game(synth.SynthConfig(seed=0, num_cameras=3, duration_s=1.0, width=480, audio=False), folder)
+    return game
+
+
+@pytest.fixture(scope="session")
+def small_synth_game(tmp_path_factory) -> Path:
+    return synth_game(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def make_run():
+    """:func:`write_run`, for tests to build runs whose answer they know."""
+    return write_run
