@@ -124,8 +124,9 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
                         m = cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
                     if m.any():
                         objs.append(ObjectMask.from_mask(int(oid), m))
-                writer.write(FrameMasks(camera=name, frame=local, time=float(cfg.camera(name).offset) + local / fps[name],
-                                        resolution_wh=(w, h), objects=tuple(sorted(objs, key=lambda o: o.object_id))))
+                game_time = float(cfg.camera(name).offset) + local / fps[name]
+                writer.write(FrameMasks(camera=name, frame=local, time=game_time, resolution_wh=(w, h),
+                                        objects=tuple(sorted(objs, key=lambda o: o.object_id))))
                 written += 1
                 if stop_after is not None and written >= stop_after:
                     break
@@ -162,6 +163,16 @@ def run_multicam_stopping(game_file: Path, out: Path, image_size: int, device: s
     return {"frames": len(written)}
 
 
+def run_floor(image_size: int, device: str) -> dict:
+    """What any SAM 2 process holds before tracking: torch imported and the model built."""
+    from multicam.engine import Engine, EngineOptions
+    from multicam.models import get_model
+
+    Engine.build(get_model(common.MODEL).config, untrained=True,
+                 options=EngineOptions(device=device, image_size=image_size))
+    return {}
+
+
 # -- the orchestration ---------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,7 +186,9 @@ def main() -> None:
     ap.add_argument("--recipe-only", action="store_true", help="measure the recipe only (saved for --skip-recipe)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="memory-only comparison: stop both sides after this many tracked frames")
-    ap.add_argument("--child", choices=["recipe", "multicam"], help=argparse.SUPPRESS)
+    ap.add_argument("--floor-only", action="store_true",
+                    help="only measure the floor (torch + model, no tracking) into the last results file")
+    ap.add_argument("--child", choices=["recipe", "multicam", "floor"], help=argparse.SUPPRESS)
     ap.add_argument("--game", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--checkpoint", default=None, help=argparse.SUPPRESS)
@@ -184,6 +197,9 @@ def main() -> None:
     if args.child == "recipe":
         result = run_recipe(args.game, args.out, args.image_size, args.device, args.checkpoint, args.stop_after)
         print("RESULT " + json.dumps(result), flush=True)
+        return
+    if args.child == "floor":
+        print("RESULT " + json.dumps(run_floor(args.image_size, args.device)), flush=True)
         return
     if args.child == "multicam":
         result = run_multicam_stopping(args.game, args.out, args.image_size, args.device, args.checkpoint,
@@ -212,10 +228,18 @@ def main() -> None:
     settings["env"] = omp
     print(f"settings: {settings}", flush=True)
 
-    rows = []
+    floor_cmd = common.python_cmd(__file__, "--child", "floor", "--image-size", str(args.image_size),
+                                  "--device", args.device)
     results_name = "recipe_vs_multicam" if not args.stop_after else \
         f"recipe_vs_multicam_memory_{args.image_size}px_{n_seq}f"
     previous = common.RESULTS / f"{results_name}.json"
+    if args.floor_only:
+        data = json.loads(previous.read_text())
+        data["floor"] = common.run_measured(floor_cmd, env=omp)
+        common.save_results(results_name, data)
+        print(f"floor (torch + model built, nothing tracked): {data['floor']['peak_rss_mib']} MiB")
+        return
+    rows = []
     if args.skip_recipe and previous.is_file():
         recipe = json.loads(previous.read_text())["recipe"]
     else:
@@ -261,6 +285,9 @@ def main() -> None:
                  "peak_rss_mib": mc["peak_rss_mib"], "cpu_s": mc["cpu_s"],
                  "frames_per_s": round(n_seq / mc["wall_s"], 2)})
 
+    floor = common.run_measured(floor_cmd, env=omp)
+    rows.append({"variant": "floor: torch imported, model built, nothing tracked", "wall_s": floor["wall_s"],
+                 "peak_rss_mib": floor["peak_rss_mib"], "cpu_s": floor["cpu_s"]})
     ratios = {"time_multicam_over_recipe": round(mc["wall_s"] / recipe["wall_s"], 3),
               "rss_recipe_over_multicam": round(recipe["peak_rss_mib"] / mc["peak_rss_mib"], 2)}
     agreement = None
@@ -285,7 +312,8 @@ def main() -> None:
     print(note)
     path = common.save_results(results_name, {
         "settings": settings, "machine": common.machine(), "weights_note": note, "recipe": recipe,
-        "multicam": mc, "rows": rows, "ratios": ratios, "targets": targets, "mask_agreement": agreement})
+        "multicam": mc, "floor": floor, "rows": rows, "ratios": ratios, "targets": targets,
+        "mask_agreement": agreement})
     print(f"saved {path.relative_to(common.ROOT)}")
 
 

@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--measure", type=int, default=12)
     ap.add_argument("--frames", type=int, default=240, help="sequence frames of the synthetic game")
     ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--tag", default="", help="suffix of the results file (speed_options_<tag>.json)")
     ap.add_argument("--child-options", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--game", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -123,7 +124,7 @@ def main() -> None:
 
                         shutil.rmtree(out)
                     out.mkdir(parents=True)
-                    cmd = common.python_cmd(__file__, "--child-options", " ".join(cli) or " ", "--game", str(game),
+                    cmd = common.python_cmd(__file__, f"--child-options={' '.join(cli)}", "--game", str(game),
                                             "--out", str(out), "--image-size", str(size), "--model", model,
                                             "--device", args.device, "--warmup", str(args.warmup),
                                             "--measure", str(args.measure))
@@ -162,7 +163,7 @@ def main() -> None:
                 "device": args.device, "warmup_frames": args.warmup, "measured_frames": args.measure,
                 "game_frames": args.frames, "reference_width": args.width, "layout": "interleave",
                 "feature_cache": "off"}
-    suffix = "" if args.device == "cpu" else "_" + args.device.replace(":", "")
+    suffix = ("" if args.device == "cpu" else "_" + args.device.replace(":", "")) + (f"_{args.tag}" if args.tag else "")
     path = common.save_results(f"speed_options{suffix}", {"settings": settings, "machine": common.machine(),
                                                           "weights_note": sorted(notes), "rows": rows})
     print(f"saved {path.relative_to(common.ROOT)}")

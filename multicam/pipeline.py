@@ -7,26 +7,38 @@
 
 The run directory (:mod:`multicam.rundir`) is written as frames come out of the engine:
 a crash or Ctrl-C leaves every finished frame readable and the manifest's status
-``failed`` / ``interrupted`` (never ``complete``).
+``failed`` / ``interrupted`` (never ``complete``). :func:`resume_run` continues such a run.
+
+Frames are decoded (a prefetch thread in the engine) and written (a writer thread here)
+while the model works on the next frame. Every ``snapshot_every_s`` seconds the engine's
+state (SAM 2's memory window only) is saved to ``RUN/resume/state.pt``, so that a resumed
+run replays at most that many seconds of frames and gives the same masks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import hashlib
+import json
+import os
+import queue
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from multicam.errors import GameFileError, PromptError
+from multicam.errors import GameFileError, PromptError, RunDirError
 from multicam.game import GameConfig, format_validation_error
-from multicam.layout import build_layout, resolve_prompts
+from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
-from multicam.rundir import CameraInfo, ObjectInfo, RunWriter, next_run_dir
+from multicam.rundir import CameraInfo, ObjectInfo, RunWriter, next_run_dir, now_iso, open_run
 from multicam.session import OpenGame, open_game
 
 UNTRAINED_WARNING = ("masks from RANDOM weights (--untrained): they show that the pipeline runs, "
@@ -51,6 +63,15 @@ class ProcessOptions:
         download: download a missing checkpoint of a registry model.
         progress: show progress bars.
         decode_cache: decoded frames each clip keeps.
+        batch_objects: track the objects of a frame as one batch (faster with many objects;
+            masks equal to one-by-one tracking up to floating-point rounding).
+        feature_cache: where image features are cached for re-runs: ``auto``
+            (``RUNS_DIR/.features``), a folder, or ``off``.
+        feature_cache_gb: size limit of the feature cache (least recently used files go first).
+        prefetch: frames decoded ahead on a thread (0: decode on demand).
+        threads: CPU threads for torch (None: one per core).
+        snapshot_every_s: seconds between two saves of the tracking state for ``--resume``
+            (0: after every frame; None: never, a resume then re-tracks the interrupted direction).
     """
 
     model: str | None = None
@@ -66,6 +87,12 @@ class ProcessOptions:
     download: bool = True
     progress: bool = True
     decode_cache: int = 8
+    batch_objects: bool = False
+    feature_cache: str | Path | None = "auto"
+    feature_cache_gb: float = 20.0
+    prefetch: int = 4
+    threads: int | None = None
+    snapshot_every_s: float | None = 60.0
 
 
 @dataclass(frozen=True)
@@ -141,26 +168,92 @@ def _manifest(opened: OpenGame, config: GameConfig, engine_info: Any, spec: Any,
     }
 
 
-def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessOptions(), *,
-                 on_frame: Callable[[FrameMasks], None] | None = None) -> ProcessResult:
-    """Run SAM 2 over every camera of a game and write a run directory.
+class _BackgroundWriter:
+    """Converts tracked frames to masks and writes them on a thread, in order.
 
-    Args:
-        game: a game file or an already opened game.
-        options: command-line overrides and run settings.
-        on_frame: called with each frame's masks after it is written.
-
-    Returns:
-        The run directory and counts.
-
-    Raises:
-        GameFileError, ClipError, PromptError: a problem in the game, its clips or prompts.
-        ModelError: no checkpoint (the message says how to get one, or to use ``--untrained``),
-            or an unavailable device.
+    The model thread hands frames over with :meth:`put` (blocking when ``depth`` frames
+    wait). A failure on the thread (disk full, an ``on_frame`` callback raising) stops the
+    writing: later frames are not written, and the error is raised in the model thread at
+    its next :meth:`put`, :meth:`drain` or :meth:`close`.
     """
-    from tqdm import tqdm
 
-    opened = game if isinstance(game, OpenGame) else open_game(game)
+    def __init__(self, writer: RunWriter, on_frame: Callable[[FrameMasks], None] | None, bar, depth: int = 8):
+        self._writer = writer
+        self._on_frame = on_frame
+        self._bar = bar
+        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._error: BaseException | None = None
+        self.written = 0
+        self._thread = threading.Thread(target=self._run, name="multicam-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self._error is not None:
+                    continue  # failed: drop what is left
+                try:
+                    frame_masks = item.to_masks()
+                    self._writer.write(frame_masks)
+                    self.written += 1
+                    self._bar.update(1)
+                    if self._on_frame is not None:
+                        self._on_frame(frame_masks)
+                except BaseException as exc:  # handed to the model thread
+                    self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, tracked) -> None:
+        self._raise()
+        self._queue.put(tracked)
+
+    def drain(self) -> None:
+        """Wait until every frame handed over is written."""
+        self._queue.join()
+        self._raise()
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Write what is queued, stop the thread; raise its error if it had one."""
+        self._queue.put(None)
+        self._thread.join()
+        if raise_error:
+            self._raise()
+
+
+def prompts_digest(prompts: Sequence[FramePrompt]) -> str:
+    """SHA-256 of the resolved prompts (a resumed run must track the same prompts)."""
+    text = json.dumps([p.__dict__ for p in prompts], sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _feature_cache_dir(options: ProcessOptions) -> Path | None:
+    value = options.feature_cache
+    if value is None or str(value).lower() in ("off", "none", "no", "false", ""):
+        return None
+    if str(value).lower() == "auto":
+        return Path(options.runs_dir) / ".features"
+    return Path(value)
+
+
+@dataclass
+class _Prepared:
+    opened: OpenGame
+    config: GameConfig
+    spec: Any
+    checkpoint: Path | None
+    layout: SequenceLayout
+    prompts: list[FramePrompt]
+
+
+def _prepare(opened: OpenGame, options: ProcessOptions) -> _Prepared:
     config = resolved_config(opened.game.config, options)
     if options.untrained:
         config = config.model_copy(update={"model": config.model.model_copy(update={"checkpoint": None})})
@@ -177,38 +270,106 @@ def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessO
         checkpoint = resolve_checkpoint(spec.name, explicit, download_missing=options.download,
                                         progress=options.progress).resolve()
         config = resolved_config(opened.game.config, options, checkpoint=checkpoint)
-
     layout = build_layout(opened.timeline, config.processing.layout)
     prompts = resolve_prompts(opened.prompts, layout, opened.reference,
                               {n: i.resolution_wh for n, i in opened.clips.items()},
                               source=str(opened.game.prompts_path))
+    return _Prepared(opened, config, spec, checkpoint, layout, prompts)
+
+
+def _build_engine(prep: _Prepared, options: ProcessOptions):
     from multicam.engine import Engine, EngineOptions
 
-    engine = Engine.build(spec.config, checkpoint, untrained=options.untrained, options=EngineOptions(
-        device=config.processing.device, image_size=config.processing.image_size, dtype=options.dtype,
-        compile=options.compile, decode_cache=options.decode_cache))
-    sha256 = checkpoint_sha256(checkpoint) if checkpoint is not None else None
+    return Engine.build(prep.spec.config, prep.checkpoint, untrained=options.untrained, options=EngineOptions(
+        device=prep.config.processing.device, image_size=prep.config.processing.image_size, dtype=options.dtype,
+        compile=options.compile, decode_cache=options.decode_cache, batch_objects=options.batch_objects,
+        prefetch=options.prefetch, threads=options.threads))
 
+
+def _options_json(options: ProcessOptions) -> dict[str, Any]:
+    cache = _feature_cache_dir(options)
+    return {"dtype": options.dtype, "compile": options.compile, "batch_objects": options.batch_objects,
+            "decode_cache": options.decode_cache, "prefetch": options.prefetch, "threads": options.threads,
+            "feature_cache": None if cache is None else str(cache.resolve()),
+            "feature_cache_gb": options.feature_cache_gb, "snapshot_every_s": options.snapshot_every_s,
+            "untrained": options.untrained, "download": options.download}
+
+
+def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessOptions(), *,
+                 on_frame: Callable[[FrameMasks], None] | None = None) -> ProcessResult:
+    """Run SAM 2 over every camera of a game and write a run directory.
+
+    Args:
+        game: a game file or an already opened game.
+        options: command-line overrides and run settings.
+        on_frame: called with each frame's masks after it is written (on the writer thread).
+
+    Returns:
+        The run directory and counts.
+
+    Raises:
+        GameFileError, ClipError, PromptError: a problem in the game, its clips or prompts.
+        ModelError: no checkpoint (the message says how to get one, or to use ``--untrained``),
+            or an unavailable device.
+    """
+    opened = game if isinstance(game, OpenGame) else open_game(game)
+    prep = _prepare(opened, options)
+    engine = _build_engine(prep, options)
+    sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
+    manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
+    manifest.update(options=_options_json(options), prompts_sha256=prompts_digest(prep.prompts))
+    run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
+    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
+
+
+def _run(prep: _Prepared, engine: Any, options: ProcessOptions, run_dir: Path, manifest: dict[str, Any],
+         sha256: str | None, *, on_frame: Callable[[FrameMasks], None] | None, resume: Any = None,
+         kept: dict[str, int] | None = None, resumes: list | None = None) -> ProcessResult:
+    """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
+    from tqdm import tqdm
+
+    from multicam.engine import FeatureCache, describe_cache
+
+    opened, layout = prep.opened, prep.layout
     cameras = [CameraInfo(name=c.name, resolution_wh=opened.clips[c.name].resolution_wh, fps=c.fps,
                           frame_count=c.frame_count, offset=c.offset) for c in opened.timeline.cameras]
     objects = [ObjectInfo(object_id=o.id, name=o.name, team=o.team) for o in opened.prompts.merged()]
-    manifest = _manifest(opened, config, engine.info, spec, checkpoint, sha256, len(layout))
-    run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
     clips = {name: opened.clip(name, cache_size=options.decode_cache) for name in opened.camera_names}
+    cache_dir = _feature_cache_dir(options)
+    cache = None if cache_dir is None else FeatureCache(cache_dir, int(options.feature_cache_gb * 2**30))
+    features = None if cache is None else engine.feature_store(cache, clips, sha256)
+    manifest = {**manifest, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
+    snapshot_path = run_dir / "resume" / "state.pt"
+    done_before = resume.done if resume is not None else 0
     frames = 0
     t0 = time.perf_counter()
     with RunWriter(run_dir, manifest, cameras, objects) as writer, \
-            tqdm(total=len(layout), unit="frame", desc=f"{opened.name} ({layout.kind})",
-                 disable=not options.progress, dynamic_ncols=True) as bar, \
-            contextlib.closing(engine.track(layout, clips, prompts)) as stream:
+            tqdm(total=len(layout), initial=done_before, unit="frame", desc=f"{opened.name} ({layout.kind})",
+                 disable=not options.progress, dynamic_ncols=True) as bar:
+        if kept is not None:
+            writer.manifest["frames_written"] = dict(kept)
+            writer.update(started_at=manifest.get("started_at", writer.manifest["started_at"]),
+                          resumes=resumes or [])
+            writer.manifest.pop("error", None)
+            writer.write_manifest()
+        background = _BackgroundWriter(writer, on_frame, bar)
+        last_snapshot = time.monotonic()
         try:
-            for frame_masks in stream:
-                writer.write(frame_masks)
-                frames += 1
-                bar.update(1)
-                if on_frame is not None:
-                    on_frame(frame_masks)
+            with contextlib.closing(engine.track_frames(layout, clips, prep.prompts, features=features,
+                                                        resume=resume)) as stream:
+                for tracked in stream:
+                    background.put(tracked)
+                    if options.snapshot_every_s is not None and \
+                            time.monotonic() - last_snapshot >= options.snapshot_every_s:
+                        background.drain()
+                        engine.save_snapshot(snapshot_path)
+                        last_snapshot = time.monotonic()
+            background.close()
+        except BaseException:
+            background.close(raise_error=False)
+            raise
         finally:
+            frames = background.written
             track_s = time.perf_counter() - t0
             stats = engine.stats
             writer.update(timings={
@@ -218,6 +379,176 @@ def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessO
             }, memory={
                 "max_held_outputs": stats.max_held_outputs, "max_held_bytes": stats.max_held_bytes,
                 "max_held_decoded_frames": stats.max_held_frames,
+            }, features={
+                "cache": None if cache is None else str(cache.root), "encoder_forwards": stats.encoder_forwards,
+                "loaded": stats.features_loaded, **({} if cache is None else describe_cache(cache.stats)),
             })
+            if resumes:
+                resumes[-1]["replayed_frames"] = stats.replayed
+    snapshot_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        snapshot_path.parent.rmdir()
     return ProcessResult(run_dir=run_dir, frames=frames, untrained=options.untrained, track_s=track_s,
                          manifest=writer.manifest)
+
+
+# -- resume ------------------------------------------------------------------------------------------
+RESUMABLE = ("running", "failed", "interrupted")
+
+
+def _read_complete_lines(path: Path) -> list[str]:
+    """The complete lines of a file (a last line cut short by a crash is left out)."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    return lines[:-1]  # the part after the last newline is empty or incomplete
+
+
+def _write_lines(path: Path, lines: Sequence[str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[FramePrompt]) -> int:
+    """How many frames of the tracking order a run finished, after making its files consistent.
+
+    The finished frames are the longest prefix of the tracking order whose masks line and
+    tracks rows are all written. Lines or rows after it (a frame cut short by a crash) are
+    removed from ``masks/<camera>.jsonl`` and ``tracks.csv``.
+    """
+    from multicam.engine import tracking_passes
+
+    masks_dir = run_dir / "masks"
+    lines: dict[str, list[str]] = {}
+    frames_of: dict[str, list[int]] = {}
+    for name in layout.camera_names:
+        kept, numbers = [], []
+        for line in _read_complete_lines(masks_dir / f"{name}.jsonl"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            kept.append(line)
+            numbers.append(int(data["frame"]))
+        lines[name], frames_of[name] = kept, numbers
+    # the tracking order's prefix present in the files, camera by camera in file order
+    position = {name: 0 for name in layout.camera_names}
+    done = 0
+    last: tuple[str, int] | None = None
+    for order, _ in tracking_passes(layout, prompts):
+        stop = False
+        for index in order:
+            where = layout[index]
+            k = position[where.camera]
+            if k < len(frames_of[where.camera]) and frames_of[where.camera][k] == where.frame:
+                position[where.camera] = k + 1
+                done += 1
+                last = (where.camera, where.frame)
+            else:
+                stop = True
+                break
+        if stop:
+            break
+    rows_path = run_dir / "tracks.csv"
+    rows = _read_complete_lines(rows_path)
+    header, body = (rows[0], rows[1:]) if rows else (None, [])
+    kept_rows = []
+    counts: dict[tuple[str, int], int] = {}
+    allowed = {name: set(frames_of[name][:position[name]]) for name in layout.camera_names}
+    for row in body:
+        fields = next(csv.reader([row]))
+        if len(fields) < 2 or not fields[1].isdigit() or fields[0] not in allowed:
+            continue
+        key = (fields[0], int(fields[1]))
+        if key[1] in allowed[key[0]]:
+            kept_rows.append((key, row))
+            counts[key] = counts.get(key, 0) + 1
+    if last is not None:
+        camera, frame = last
+        line = lines[camera][position[camera] - 1]
+        expected = sum(1 for o in json.loads(line)["objects"] if o.get("box_xyxy") is not None)
+        if counts.get(last, 0) != expected:  # its tracks rows were cut short: do the frame again
+            position[camera] -= 1
+            done -= 1
+            kept_rows = [(key, row) for key, row in kept_rows if key != last]
+    for name in layout.camera_names:
+        _write_lines(masks_dir / f"{name}.jsonl", lines[name][:position[name]])
+    if header is not None:
+        _write_lines(rows_path, [header] + [row for _, row in kept_rows])
+    return done
+
+
+def resume_run(run_dir: str | Path, *, progress: bool = True, on_frame: Callable[[FrameMasks], None] | None = None,
+               snapshot_every_s: float | None = None) -> ProcessResult:
+    """Continue an interrupted run (status running, failed or interrupted) in its own directory.
+
+    Frames already written are kept; the engine restarts from the last state snapshot
+    (``RUN/resume/state.pt``) and tracks the frames between it and the first missing frame
+    again without writing them, or, without a snapshot, tracks the interrupted direction
+    again from its start. The masks are the same as those of an uninterrupted run.
+
+    Raises:
+        RunDirError: not a run, a complete run, a run still running, or a game whose clips,
+            layout or prompts changed since the run started.
+    """
+    run_dir = Path(run_dir)
+    run = open_run(run_dir)
+    m = run.manifest
+    if run.kind != "run":
+        raise RunDirError(f"{run_dir} is {run.kind}, not a run made by `multicam process`; nothing to resume")
+    if run.status not in RESUMABLE:
+        raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
+    proc = m.get("process") or {}
+    if run.status == "running" and proc.get("host") == socket.gethostname() and _alive(proc.get("pid")):
+        raise RunDirError(f"{run_dir} is still being written by process {proc['pid']}; stop it first "
+                          f"(Ctrl-C), then resume")
+    if "options" not in m or "prompts_sha256" not in m:
+        raise RunDirError(f"{run_dir} was written by an older multicam without resume information; "
+                          f"start a new run")
+    saved = m["options"]
+    cfg = m["config"]
+    options = ProcessOptions(
+        model=cfg["model"]["name"], checkpoint=None if cfg["model"]["checkpoint"] is None else
+        Path(cfg["model"]["checkpoint"]), device=cfg["processing"]["device"],
+        image_size=cfg["processing"]["image_size"], layout=cfg["processing"]["layout"], dtype=saved["dtype"],
+        compile=saved["compile"], untrained=bool(saved["untrained"]), runs_dir=run_dir.parent.parent,
+        download=False, progress=progress, decode_cache=saved["decode_cache"],
+        batch_objects=saved["batch_objects"], feature_cache=saved["feature_cache"] or "off",
+        feature_cache_gb=saved["feature_cache_gb"], prefetch=saved["prefetch"], threads=saved["threads"],
+        snapshot_every_s=saved["snapshot_every_s"] if snapshot_every_s is None else snapshot_every_s)
+    opened = open_game(m["game"]["path"])
+    prep = _prepare(opened, options)
+    if len(prep.layout) != m.get("sequence_frames"):
+        raise RunDirError(f"the game {m['game']['path']} now has {len(prep.layout)} sequence frames, the run "
+                          f"{m.get('sequence_frames')}: its clips changed; start a new run")
+    if prompts_digest(prep.prompts) != m["prompts_sha256"]:
+        raise RunDirError(f"the prompts of {m['game']['path']} changed since {run_dir} started; start a new "
+                          f"run (the feature cache makes it fast)")
+    from multicam.engine import ResumePoint
+
+    done = finished_frames(run_dir, prep.layout, prep.prompts)
+    snapshot = run_dir / "resume" / "state.pt"
+    kept = {name: sum(1 for _ in _read_complete_lines(run_dir / "masks" / f"{name}.jsonl"))
+            for name in prep.layout.camera_names}
+    engine = _build_engine(prep, options)
+    sha256 = m["model"].get("sha256")
+    manifest = {key: value for key, value in m.items()
+                if key not in ("format", "format_version", "kind", "cameras", "objects", "status",
+                               "finished_at", "frames_written", "error", "process")}
+    resumes = list(m.get("resumes", [])) + [{"at": now_iso(), "frames_kept": done, "previous_status": run.status,
+                                              "snapshot": snapshot.is_file()}]
+    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame,
+                resume=ResumePoint(done=done, snapshot=snapshot if snapshot.is_file() else None),
+                kept=kept, resumes=resumes)
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return int(pid) != os.getpid()

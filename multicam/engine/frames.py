@@ -4,18 +4,27 @@ SAM 2's video predictor only ever does ``len(images)`` and ``images[i]`` (a norm
 ``3 x S x S`` float tensor), so the frames of every camera are decoded on demand from
 their clips (:class:`multicam.clips.Clip`, bounded cache) instead of being written to
 JPEG folders or loaded all at once.
+
+While the model works on a frame, a :class:`Prefetcher` thread prepares the next ones of
+the tracking order: each is decoded and converted once, or, when the feature cache
+(:mod:`multicam.engine.features`) has it, its image features are read from disk instead
+(the frame is then not decoded at all).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 
 from multicam.clips import Clip
+from multicam.engine.features import FeatureStore
 from multicam.layout import SequenceFrame, SequenceLayout
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -37,6 +46,97 @@ def to_model_input(rgb: np.ndarray, image_size: int, device: torch.device | str 
     return img.sub_(mean).div_(std)
 
 
+@dataclass
+class FrameItem:
+    """One sequence frame ready for the model: its model input, or its cached image features.
+
+    Attributes:
+        index: sequence index.
+        image: ``(3, S, S)`` float32 model input, or None when ``fpn`` is set.
+        fpn: the image encoder's three feature maps ``(1, C, H, W)`` read from the feature cache.
+        error: an error raised while preparing it (raised again where it is taken).
+    """
+
+    index: int
+    image: torch.Tensor | None = None
+    fpn: list[torch.Tensor] | None = None
+    error: BaseException | None = None
+
+
+class Prefetcher:
+    """Prepares the next frames of a tracking order on a background thread.
+
+    Each item is either the frame's cached image features (when the feature cache has it)
+    or its model input (decoded and converted once). At most ``depth`` items wait.
+
+    Args:
+        load: ``index -> FrameItem`` (runs on the thread).
+        order: the sequence indices the model will ask for, in order (a ``range`` is best).
+        depth: most items prepared ahead.
+        skip: indices of the order the model will not ask for (frames prompted for every object).
+    """
+
+    def __init__(self, load: Callable[[int], FrameItem], order: Sequence[int], depth: int = 4,
+                 skip: frozenset[int] = frozenset()):
+        self._load = load
+        self._order = order  # a range stays a range: no per-frame memory
+        self._skip = skip
+        self._queue: queue.Queue = queue.Queue(maxsize=max(int(depth), 1))
+        self._next = 0  # position in the order of the next item the consumer may take
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="multicam-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for index in self._order:
+            if self._stop.is_set():
+                return
+            if index in self._skip:
+                continue
+            try:
+                item = self._load(index)
+            except BaseException as exc:  # handed to the consumer, raised there
+                item = FrameItem(index=index, error=exc)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+
+    def take(self, index: int) -> FrameItem | None:
+        """The prepared item of ``index``, or None when ``index`` is not (or no longer) ahead in the order."""
+        if index not in self._order or index in self._skip or self._order.index(index) < self._next:
+            return None
+        while True:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if self._thread.is_alive():
+                    continue
+                return None
+            self._next = self._order.index(item.index) + 1
+            if item.index == index:
+                if item.error is not None:
+                    raise item.error
+                return item
+            # an index the consumer skipped: drop it
+
+    @property
+    def waiting(self) -> int:
+        """Items prepared and not taken yet."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=5)
+
+
 class FrameSource:
     """Every camera's frames, in layout order, as SAM 2 model inputs, decoded on demand.
 
@@ -46,14 +146,19 @@ class FrameSource:
         image_size: the model's input size S.
         device: where the tensors are made.
         tensor_cache: how many converted tensors to keep (SAM 2 asks for a prompted frame again).
+        features: the feature cache bound to this model and game, or None.
+        prefetch: frames prepared ahead on a thread during :meth:`prefetch` (0: none).
 
     Attributes:
         conversions: number of frames converted to model input so far.
         max_held_frames: most decoded frames plus tensors held at once so far.
+        encoder_forwards: frames whose image features the model computed.
+        features_loaded: frames whose image features came from the feature cache.
     """
 
     def __init__(self, layout: SequenceLayout, clips: Mapping[str, Clip], image_size: int, *,
-                 device: torch.device | str = "cpu", tensor_cache: int = 2):
+                 device: torch.device | str = "cpu", tensor_cache: int = 2, features: FeatureStore | None = None,
+                 prefetch: int = 0):
         missing = [n for n in layout.camera_names if n not in clips]
         if missing:
             raise ValueError(f"no clip for camera(s) {missing}")
@@ -62,29 +167,83 @@ class FrameSource:
         self.image_size = int(image_size)
         self.device = torch.device(device)
         self.tensor_cache = max(int(tensor_cache), 1)
+        self.features = features
+        self.prefetch_depth = max(int(prefetch), 0)
         self._tensors: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+        self._prefetcher: Prefetcher | None = None
         self.conversions = 0
         self.max_held_frames = 0
+        self.encoder_forwards = 0
+        self.features_loaded = 0
 
     def __len__(self) -> int:
         return len(self.layout)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         index = int(index)
-        cached = self._tensors.get(index)
-        if cached is not None:
-            self._tensors.move_to_end(index)
-            return cached
+        with self._lock:
+            cached = self._tensors.get(index)
+            if cached is not None:
+                self._tensors.move_to_end(index)
+                return cached
         where = self.layout[index]
         rgb = self.clips[where.camera].frame(where.frame)
         tensor = to_model_input(rgb, self.image_size, self.device)
-        self.conversions += 1
-        self._tensors[index] = tensor
-        while len(self._tensors) > self.tensor_cache:
-            self._tensors.popitem(last=False)
+        with self._lock:
+            self.conversions += 1
+            self._tensors[index] = tensor
+            while len(self._tensors) > self.tensor_cache:
+                self._tensors.popitem(last=False)
         self.max_held_frames = max(self.max_held_frames, self.held_frames)
         return tensor
 
+    # -- model input or cached features ----------------------------------------------------------
+    def _prepare(self, index: int) -> FrameItem:
+        """A frame's cached features when the feature cache has them, else its model input."""
+        if self.features is not None:
+            where = self.layout[index]
+            fpn = self.features.load(where.camera, where.frame, self.device)
+            if fpn is not None:
+                return FrameItem(index=index, fpn=fpn)
+        return FrameItem(index=index, image=self[index])
+
+    def prefetch(self, order: Sequence[int], skip: frozenset[int] = frozenset()) -> None:
+        """Prepare the frames of ``order`` (but ``skip``) ahead on a thread (replaces any earlier order)."""
+        self.stop_prefetch()
+        if self.prefetch_depth > 0 and len(order) > 0:
+            self._prefetcher = Prefetcher(self._prepare, order, self.prefetch_depth, skip)
+
+    def stop_prefetch(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
+
+    def image_features(self, index: int, forward_image: Callable[[torch.Tensor], dict],
+                       device: torch.device) -> tuple[torch.Tensor | None, dict]:
+        """``(model input or None, backbone_out)`` of a frame, as SAM 2's ``_get_image_feature`` needs.
+
+        Reads the features from the feature cache when it has them; otherwise runs
+        ``forward_image`` on the frame's model input and stores the result in the cache.
+        """
+        item = self._prefetcher.take(index) if self._prefetcher is not None else None
+        if item is None:
+            item = self._prepare(index)
+        if item.fpn is not None:
+            pos = self.features.pos_enc(device) if self.features is not None else None
+            if pos is not None:
+                self.features_loaded += 1
+                return None, {"backbone_fpn": item.fpn, "vision_pos_enc": pos}
+            item = FrameItem(index=index, image=self[index])  # no position encodings stored: compute
+        image = item.image.to(device).float().unsqueeze(0)
+        backbone_out = forward_image(image)
+        self.encoder_forwards += 1
+        if self.features is not None:
+            where = self.layout[index]
+            self.features.store(where.camera, where.frame, backbone_out)
+        return image, backbone_out
+
+    # -- layout ------------------------------------------------------------------------------------
     def locate(self, index: int) -> SequenceFrame:
         """``(camera, local frame, time)`` of a sequence index."""
         return self.layout[index]
@@ -98,15 +257,18 @@ class FrameSource:
 
     @property
     def held_frames(self) -> int:
-        """Decoded frames in the clips' caches plus converted tensors, right now."""
-        return sum(c.cached_frames for c in self.clips.values()) + len(self._tensors)
+        """Decoded frames in the clips' caches, converted tensors and prefetched frames, right now."""
+        waiting = self._prefetcher.waiting if self._prefetcher is not None else 0
+        return sum(c.cached_frames for c in self.clips.values()) + len(self._tensors) + waiting
 
     @property
     def held_frames_bound(self) -> int:
         """The most frames this source can ever hold at once."""
-        return sum(c.cache_size for c in self.clips.values()) + self.tensor_cache
+        return sum(c.cache_size for c in self.clips.values()) + self.tensor_cache + self.prefetch_depth
 
     def close(self) -> None:
-        self._tensors.clear()
+        self.stop_prefetch()
+        with self._lock:
+            self._tensors.clear()
         for clip in self.clips.values():
             clip.close()
