@@ -223,7 +223,7 @@ def main() -> None:
                 "image_size": args.image_size, "device": args.device, "model": common.MODEL,
                 "weights": "random" if checkpoint is None else str(checkpoint), "reference_width": args.width,
                 "multicam_args": args.multicam_args, "layout": "concat (both)"}
-    # the same OpenMP wait policy on both sides (multicam's default, see docs/readme/performance.md)
+    # the same OpenMP wait policy on both sides (multicam's default, see the README's Performance section)
     omp = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     settings["env"] = omp
     print(f"settings: {settings}", flush=True)

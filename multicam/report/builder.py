@@ -91,7 +91,7 @@ class Report:
     """A run's consistency report.
 
     Attributes:
-        data: the JSON-ready content of ``report.json`` (see docs/readme/report.md for every field).
+        data: the JSON-ready content of ``report.json`` (the README documents every field).
         moments: the review list, most severe first.
     """
 
