@@ -53,7 +53,8 @@ class ClipInfo:
         return self.resolution_wh[1]
 
 
-def _open(path: Path):
+def open_container(path: Path):
+    """Open a media file with PyAV; a missing or unreadable file is a :class:`ClipError`."""
     import av
 
     if not path.is_file():
@@ -71,7 +72,7 @@ def probe_clip(path: str | Path) -> ClipInfo:
         ClipError: missing file, not a video, no video stream, or no frames.
     """
     path = Path(path)
-    container = _open(path)
+    container = open_container(path)
     try:
         if not container.streams.video:
             raise ClipError(f"{path} has no video stream")
@@ -193,7 +194,7 @@ class Clip:
 
     def _seek(self, index: int) -> None:
         if self._container is None:
-            self._container = _open(self.path)
+            self._container = open_container(self.path)
             self._container.streams.video[0].thread_type = "AUTO"
         stream = self._container.streams.video[0]
         self._stream = stream

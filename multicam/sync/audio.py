@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sp_signal
 
+from multicam.clips import open_container
 from multicam.errors import ClipError
 from multicam.sync.correlation import (PSR_FLOOR, MethodEstimate, gcc_phat, method_estimate, no_lag_message,
                                        pick_peak, search_mask)
@@ -72,10 +73,7 @@ def decode_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> Au
     import av
 
     path = Path(path)
-    try:
-        container = av.open(str(path))
-    except Exception as exc:  # PyAV raises many FFmpeg error types
-        raise ClipError(f"cannot read {path}: {exc}") from exc
+    container = open_container(path)
     try:
         if not container.streams.audio:
             return None

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from multicam.clips import open_container
 from multicam.errors import ClipError
 from multicam.sync.correlation import (MethodEstimate, method_estimate, no_lag_message, normalized_xcorr,
                                        overlap_for, pick_peak, search_mask)
@@ -106,10 +107,7 @@ def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCu
     import av
 
     path = Path(path)
-    try:
-        container = av.open(str(path))
-    except Exception as exc:  # PyAV raises many FFmpeg error types
-        raise ClipError(f"cannot read {path}: {exc}") from exc
+    container = open_container(path)
     try:
         if not container.streams.video:
             raise ClipError(f"{path} has no video stream")
