@@ -25,3 +25,11 @@ class ModelError(MulticamError):
 
 class RunDirError(MulticamError):
     """A run directory is missing, incomplete or malformed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM from ``kill``, a job scheduler, a container stop).
+
+    Handled like Ctrl-C: a run being written is closed as ``interrupted`` with every finished
+    frame kept, and can be continued with ``multicam process --resume``.
+    """

@@ -194,7 +194,7 @@ class RunWriter:
         if exc_type is None:
             self.close("complete")
         elif issubclass(exc_type, KeyboardInterrupt):
-            self.close("interrupted", "interrupted by the user")
+            self.close("interrupted", str(exc) or "interrupted by the user")
         else:
             self.close("failed", f"{exc_type.__name__}: {exc}")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 import typer
 
-from multicam.errors import MulticamError
+from multicam.errors import MulticamError, Terminated
 
 app = typer.Typer(
     name="multicam",
@@ -33,17 +35,33 @@ from multicam.cli import dashboard, render  # noqa: E402,F401
 from multicam.cli import eval, export, report  # noqa: E402,F401
 
 
+_terminated_by: list[str] = []  # the signal that stopped this process, if one did
+
+
+def _terminate(signum: int, _frame) -> None:
+    name = signal.Signals(signum).name
+    _terminated_by.append(name)
+    raise Terminated(f"stopped by signal {name}")
+
+
 def main() -> None:
-    """Entry point: user errors are printed as one clear message, without a traceback."""
+    """Entry point: user errors are printed as one clear message, without a traceback.
+
+    Exit status: the command's (``typer.Exit``), 2 for a user error, 130 after Ctrl-C, 143 after
+    SIGTERM. SIGTERM is handled like Ctrl-C, so a run stopped by ``kill`` or a job scheduler is
+    closed as ``interrupted`` (resumable) rather than left ``running``.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(standalone_mode=False)
+        # without standalone mode typer returns the exit code of `typer.Exit` (130 for Ctrl-C)
+        code = app(standalone_mode=False)
     except MulticamError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
-        sys.exit(130)
+        code = 130
     except SystemExit:
         raise
     except Exception as exc:  # click usage errors and friends
@@ -55,3 +73,9 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(1)
         raise
+    if _terminated_by:
+        typer.secho(f"interrupted: stopped by signal {_terminated_by[0]}", fg=typer.colors.YELLOW, err=True)
+        sys.exit(128 + signal.SIGTERM)
+    if code == 130:
+        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
+    sys.exit(code if isinstance(code, int) else 0)

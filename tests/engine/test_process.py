@@ -76,3 +76,35 @@ def test_cli_without_a_checkpoint_says_how_to_get_one(disc_game, tmp_path, monke
     message = str(result.exception)
     assert "--untrained" in message and "multicam models download sam2.1_hiera_tiny" in message
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.sam2
+def test_sigterm_closes_the_run_as_interrupted_and_resumable(disc_game, tmp_path):
+    """``kill`` (or a job scheduler) stopping ``multicam process`` leaves an ``interrupted`` run, not ``running``."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "multicam", "process", str(disc_game), "--untrained",
+                             "--image-size", str(IMAGE_SIZE), "--device", "cpu", "--runs-dir", str(runs), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir = runs / "discs" / "run1"
+    deadline = time.monotonic() + 300
+    try:  # wait for the first finished frame, then stop the process the way `kill` does
+        while not any(p.stat().st_size for p in run_dir.glob("masks/*.jsonl")) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail("no frame written within 300 s")
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted" in err and "Traceback" not in err
+    run = open_run(run_dir)
+    assert run.status == "interrupted" and not run.is_complete
+    assert "SIGTERM" in run.manifest["error"]
+    assert sum(len(run.frames(name)) for name, *_ in CAMERAS) >= 1

@@ -206,6 +206,14 @@ def test_cli_writes_json_and_html_and_fails_under_threshold(tmp_path, make_run):
     assert failed.exit_code == 1 and (out / "report.json").is_file()
     passed = runner.invoke(app, ["report", str(run), "--out", str(out), "--fail-under", f"{lowest - 0.01:.4f}"])
     assert passed.exit_code == 0, passed.output
+    # the installed entry point gives scripts the same exit status as the runner
+    import subprocess
+    import sys
+
+    for threshold, status in [(lowest + 0.01, 1), (lowest - 0.01, 0)]:
+        proc = subprocess.run([sys.executable, "-m", "multicam", "report", str(run), "--out", str(out),
+                               "--fail-under", f"{threshold:.4f}"], capture_output=True, text=True)
+        assert proc.returncode == status, proc.stderr
 
 
 def test_untrained_run_is_said_prominently(tmp_path, make_run):
