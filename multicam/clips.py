@@ -65,6 +65,13 @@ def open_container(path: Path):
         raise ClipError(f"cannot read {path}: {exc} (is it a video file? re-export it as MP4)") from exc
 
 
+def video_stream(container, path: Path):
+    """The first video stream of an opened container; none is a :class:`ClipError`."""
+    if not container.streams.video:
+        raise ClipError(f"{path} has no video stream")
+    return container.streams.video[0]
+
+
 def probe_clip(path: str | Path) -> ClipInfo:
     """Read a clip's resolution, frame rate, frame count and audio without decoding pictures.
 
@@ -74,9 +81,7 @@ def probe_clip(path: str | Path) -> ClipInfo:
     path = Path(path)
     container = open_container(path)
     try:
-        if not container.streams.video:
-            raise ClipError(f"{path} has no video stream")
-        stream = container.streams.video[0]
+        stream = video_stream(container, path)
         rate = stream.average_rate or stream.guessed_rate
         if not rate or rate <= 0:
             raise ClipError(f"{path}: the video stream has no frame rate")

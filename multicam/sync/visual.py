@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from multicam.clips import open_container
+from multicam.clips import open_container, video_stream
 from multicam.errors import ClipError
 from multicam.sync.correlation import (MethodEstimate, method_estimate, no_lag_message, normalized_xcorr,
                                        overlap_for, pick_peak, search_mask)
@@ -109,9 +109,7 @@ def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCu
     path = Path(path)
     container = open_container(path)
     try:
-        if not container.streams.video:
-            raise ClipError(f"{path} has no video stream")
-        stream = container.streams.video[0]
+        stream = video_stream(container, path)
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
