@@ -17,7 +17,8 @@ start, imports, model build, everything), peak RSS is that process's ``ru_maxrss
 
 ::
 
-    python benchmarks/recipe_vs_multicam.py                      # 2,000 sequence frames, 256 px, 1 object
+    python benchmarks/recipe_vs_multicam.py --image-size 512     # 2,000 sequence frames, 512 px, 1 object
+    python benchmarks/recipe_vs_multicam.py                      # the same at 256 px
     python benchmarks/recipe_vs_multicam.py --frames 400 --image-size 128
 """
 
@@ -230,7 +231,7 @@ def main() -> None:
 
     floor_cmd = common.python_cmd(__file__, "--child", "floor", "--image-size", str(args.image_size),
                                   "--device", args.device)
-    results_name = "recipe_vs_multicam" if not args.stop_after else \
+    results_name = f"recipe_vs_multicam_{args.image_size}px_{n_seq}f" if not args.stop_after else \
         f"recipe_vs_multicam_memory_{args.image_size}px_{n_seq}f"
     previous = common.RESULTS / f"{results_name}.json"
     if args.floor_only:
