@@ -188,12 +188,8 @@ def mask_iou(run_a: Path, run_b: Path) -> dict[str, float]:
     IoU by pycocotools on the RLEs. A pair where one run has the object and the other does
     not counts as 0 (both absent is not counted).
     """
-    import pycocotools.mask as mask_utils
-
+    from multicam.evaluation.identity import rle_iou_matrix
     from multicam.rundir import open_run
-
-    def rle(obj):
-        return {"size": obj.rle["size"], "counts": obj.rle["counts"].encode("ascii")}
 
     a, b = open_run(run_a), open_run(run_b)
     ious: list[float] = []
@@ -204,10 +200,7 @@ def mask_iou(run_a: Path, run_b: Path) -> dict[str, float]:
             for oid in sorted(set(ma.object_ids if ma else ()) | set(mb.object_ids if mb else ())):
                 x = ma.get(oid) if ma else None
                 y = mb.get(oid) if mb else None
-                if x is None or y is None:
-                    ious.append(0.0)
-                else:
-                    ious.append(float(mask_utils.iou([rle(x)], [rle(y)], [0])[0, 0]))
+                ious.append(0.0 if x is None or y is None else float(rle_iou_matrix([x.rle], [y.rle])[0, 0]))
     if not ious:
         return {"mean_iou": 1.0, "min_iou": 1.0, "pairs": 0}
     return {"mean_iou": round(sum(ious) / len(ious), 5), "min_iou": round(min(ious), 5), "pairs": len(ious)}
