@@ -36,14 +36,24 @@ def checkpoint_for(model: str = MODEL) -> Path | None:
 
 def weights_note(checkpoint: Path | None) -> str:
     if checkpoint is None:
-        return ("RANDOM WEIGHTS: no checkpoint found (`multicam models download` to use real ones); "
-                "speed and memory are those of the real architecture, masks are meaningless")
+        return (
+            "RANDOM WEIGHTS: no checkpoint found (`multicam models download` to use real ones); "
+            "speed and memory are those of the real architecture, masks are meaningless"
+        )
     return f"weights: {checkpoint}"
 
 
 # -- games -------------------------------------------------------------------------------------
-def make_game(sequence_frames: int, *, width: int = 320, objects: int = 1, players_per_team: int = 5,
-              seed: int = 1, root: Path | None = None, quiet: bool = False) -> Path:
+def make_game(
+    sequence_frames: int,
+    *,
+    width: int = 320,
+    objects: int = 1,
+    players_per_team: int = 5,
+    seed: int = 1,
+    root: Path | None = None,
+    quiet: bool = False,
+) -> Path:
     """A 3-camera synthetic game of about ``sequence_frames`` frames (all cameras), reused when present.
 
     The clips are ``sequence_frames / 80`` seconds long (25, 30 and 25 fps). Only the first
@@ -63,9 +73,17 @@ def make_game(sequence_frames: int, *, width: int = 320, objects: int = 1, playe
     if not (folder / ".complete").is_file():
         if folder.exists():
             shutil.rmtree(folder)
-        cfg = SynthConfig(seed=seed, num_cameras=3, players_per_team=players_per_team, duration_s=duration,
-                          width=width, fps=FPS, durations=(duration,) * 3, audio=False,
-                          name=folder.name)
+        cfg = SynthConfig(
+            seed=seed,
+            num_cameras=3,
+            players_per_team=players_per_team,
+            duration_s=duration,
+            width=width,
+            fps=FPS,
+            durations=(duration,) * 3,
+            audio=False,
+            name=folder.name,
+        )
         t0 = time.perf_counter()
         if not quiet:
             print(f"generating {folder.name} ({sequence_frames} sequence frames, {width} px) ...", flush=True)
@@ -97,8 +115,9 @@ def sequence_frames(game_file: Path) -> int:
 
 
 # -- measuring ---------------------------------------------------------------------------------
-def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout_s: float | None = None,
-                 log: Path | None = None) -> dict[str, Any]:
+def run_measured(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout_s: float | None = None, log: Path | None = None
+) -> dict[str, Any]:
     """Run ``cmd`` in a subprocess; its wall time, peak RSS (MiB) and CPU seconds (via ``os.wait4``).
 
     Standard output and error go to ``log`` (or are discarded); the last lines are returned.
@@ -123,9 +142,14 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeo
     if log is not None:
         log_fh.close()
     tail = log.read_text(errors="replace").splitlines()[-15:] if log is not None else []
-    return {"cmd": list(cmd), "rc": proc.returncode, "wall_s": round(wall, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "tail": tail}
+    return {
+        "cmd": list(cmd),
+        "rc": proc.returncode,
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "tail": tail,
+    }
 
 
 def python_cmd(*args: str) -> list[str]:
@@ -149,11 +173,16 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "note": "shared machine: other work ran at the same time, so timings are noisy"}
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "note": "shared machine: other work ran at the same time, so timings are noisy",
+    }
     try:
         import psutil
 
@@ -165,6 +194,7 @@ def machine() -> dict[str, Any]:
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A markdown table of ``rows`` (dicts) with ``columns``."""
+
     def fmt(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"

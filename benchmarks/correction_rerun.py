@@ -40,7 +40,7 @@ def corrected_game(game: Path) -> Path:
     truth = open_run(game.parent / "ground_truth")
     reference = data["reference"]
     frames = truth.frames(reference)
-    for frame in sorted(frames)[len(frames) // 2:]:
+    for frame in sorted(frames)[len(frames) // 2 :]:
         mask = frames[frame].get(int(obj["id"]))
         if mask is not None and mask.area >= 20:
             break
@@ -51,8 +51,13 @@ def corrected_game(game: Path) -> Path:
     m = mask.decode()
     ys, xs = np.nonzero(m)
     k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))  # the mask pixel nearest its centroid
-    obj["prompts"].append({"frame": int(frame), "positive": [[float(xs[k]) + 0.5, float(ys[k]) + 0.5]],
-                           "box_xyxy": [float(v) for v in mask.box_xyxy]})
+    obj["prompts"].append(
+        {
+            "frame": int(frame),
+            "positive": [[float(xs[k]) + 0.5, float(ys[k]) + 0.5]],
+            "box_xyxy": [float(v) for v in mask.box_xyxy],
+        }
+    )
     fixed_prompts = game.with_name(game.stem + "_fixed_prompts.yaml")
     with fixed_prompts.open("w") as fh:
         yaml.dump(prompts, fh)
@@ -87,9 +92,23 @@ def main() -> None:
     weights = ["--untrained"] if checkpoint is None else ["--checkpoint", str(checkpoint)]
 
     def process(name: str, game_file: Path, feature_cache: str) -> dict:
-        cmd = common.multicam_cmd("process", str(game_file), "--image-size", str(args.image_size), "--device",
-                                  args.device, "--runs-dir", str(work / "runs"), "--name", name, "-q",
-                                  "--feature-cache", feature_cache, *weights, *args.multicam_args.split())
+        cmd = common.multicam_cmd(
+            "process",
+            str(game_file),
+            "--image-size",
+            str(args.image_size),
+            "--device",
+            args.device,
+            "--runs-dir",
+            str(work / "runs"),
+            "--name",
+            name,
+            "-q",
+            "--feature-cache",
+            feature_cache,
+            *weights,
+            *args.multicam_args.split(),
+        )
         print(f"{name} ...", flush=True)
         res = common.run_measured(cmd, log=work / f"{name}.log")
         if res["rc"] != 0:
@@ -108,31 +127,62 @@ def main() -> None:
     agreement = common.mask_iou(Path(cached["run_dir"]), Path(fresh["run_dir"]))
 
     rows = []
-    for label, res in (("first run (fills the cache)", first), ("corrected, feature cache", cached),
-                       ("corrected, --feature-cache off", fresh)):
+    for label, res in (
+        ("first run (fills the cache)", first),
+        ("corrected, feature cache", cached),
+        ("corrected, --feature-cache off", fresh),
+    ):
         feats = res.get("features") or {}
-        rows.append({"run": label, "wall_s": res["wall_s"], "track_s": (res.get("timings") or {}).get("track_s"),
-                     "encoder_forwards": feats.get("encoder_forwards"), "features_loaded": feats.get("loaded"),
-                     "peak_rss_mib": res["peak_rss_mib"]})
+        rows.append(
+            {
+                "run": label,
+                "wall_s": res["wall_s"],
+                "track_s": (res.get("timings") or {}).get("track_s"),
+                "encoder_forwards": feats.get("encoder_forwards"),
+                "features_loaded": feats.get("loaded"),
+                "peak_rss_mib": res["peak_rss_mib"],
+            }
+        )
     speedup = round(fresh["wall_s"] / cached["wall_s"], 2)
     track_speedup = None
     if cached.get("timings") and fresh.get("timings"):
         track_speedup = round(fresh["timings"]["track_s"] / cached["timings"]["track_s"], 2)
     print()
     print(common.table(rows, list(rows[0])))
-    print(f"\nre-run speed-up with the cache: {speedup}x end to end, {track_speedup}x tracking "
-          f"(target >= 2x: {'met' if speedup >= 2 else 'NOT met'})")
+    print(
+        f"\nre-run speed-up with the cache: {speedup}x end to end, {track_speedup}x tracking "
+        f"(target >= 2x: {'met' if speedup >= 2 else 'NOT met'})"
+    )
     print(f"cache on disk: {cache_mib:.1f} MiB for {n_seq} frames ({cache_mib / n_seq * 1024:.0f} KiB per frame)")
-    print(f"masks, cached vs uncached re-run: mean IoU {agreement['mean_iou']}, min {agreement['min_iou']} "
-          f"over {agreement['pairs']} masks")
+    print(
+        f"masks, cached vs uncached re-run: mean IoU {agreement['mean_iou']}, min {agreement['min_iou']} "
+        f"over {agreement['pairs']} masks"
+    )
     print(note)
-    settings = {"sequence_frames": n_seq, "image_size": args.image_size, "objects": args.objects,
-                "device": args.device, "reference_width": args.width, "model": common.MODEL,
-                "weights": "random" if checkpoint is None else str(checkpoint), "multicam_args": args.multicam_args}
-    path = common.save_results("correction_rerun", {
-        "settings": settings, "machine": common.machine(), "weights_note": note, "rows": rows,
-        "speedup_wall": speedup, "speedup_track": track_speedup, "cache_mib": round(cache_mib, 1),
-        "mask_agreement_cached_vs_uncached": agreement, "runs": {"first": first, "cached": cached, "fresh": fresh}})
+    settings = {
+        "sequence_frames": n_seq,
+        "image_size": args.image_size,
+        "objects": args.objects,
+        "device": args.device,
+        "reference_width": args.width,
+        "model": common.MODEL,
+        "weights": "random" if checkpoint is None else str(checkpoint),
+        "multicam_args": args.multicam_args,
+    }
+    path = common.save_results(
+        "correction_rerun",
+        {
+            "settings": settings,
+            "machine": common.machine(),
+            "weights_note": note,
+            "rows": rows,
+            "speedup_wall": speedup,
+            "speedup_track": track_speedup,
+            "cache_mib": round(cache_mib, 1),
+            "mask_agreement_cached_vs_uncached": agreement,
+            "runs": {"first": first, "cached": cached, "fresh": fresh},
+        },
+    )
     print(f"saved {path.relative_to(common.ROOT)}")
 
 

@@ -47,10 +47,23 @@ def main() -> None:
             import shutil
 
             shutil.rmtree(runs)
-        cmd = common.multicam_cmd("process", str(game), "--image-size", str(args.image_size), "--device", args.device,
-                                  "--layout", args.layout, "--runs-dir", str(runs), "--name", "mem", "-q",
-                                  *(["--untrained"] if checkpoint is None else ["--checkpoint", str(checkpoint)]),
-                                  *args.multicam_args.split())
+        cmd = common.multicam_cmd(
+            "process",
+            str(game),
+            "--image-size",
+            str(args.image_size),
+            "--device",
+            args.device,
+            "--layout",
+            args.layout,
+            "--runs-dir",
+            str(runs),
+            "--name",
+            "mem",
+            "-q",
+            *(["--untrained"] if checkpoint is None else ["--checkpoint", str(checkpoint)]),
+            *args.multicam_args.split(),
+        )
         print(f"{n_seq} frames ...", flush=True)
         runs.mkdir(parents=True)
         res = common.run_measured(cmd, log=runs / "log.txt")
@@ -58,10 +71,15 @@ def main() -> None:
             raise SystemExit(f"multicam process failed on {game}:\n" + "\n".join(res["tail"]))
         manifest = json.loads(next(runs.glob("*/mem1/manifest.json")).read_text())
         memory = manifest.get("memory", {})
-        row = {"sequence_frames": n_seq, "wall_s": res["wall_s"], "frames_per_s": round(n_seq / res["wall_s"], 2),
-               "peak_rss_mib": res["peak_rss_mib"], "max_held_outputs": memory.get("max_held_outputs"),
-               "max_held_state_kib": round(memory.get("max_held_bytes", 0) / 1024, 1),
-               "max_held_decoded_frames": memory.get("max_held_decoded_frames")}
+        row = {
+            "sequence_frames": n_seq,
+            "wall_s": res["wall_s"],
+            "frames_per_s": round(n_seq / res["wall_s"], 2),
+            "peak_rss_mib": res["peak_rss_mib"],
+            "max_held_outputs": memory.get("max_held_outputs"),
+            "max_held_state_kib": round(memory.get("max_held_bytes", 0) / 1024, 1),
+            "max_held_decoded_frames": memory.get("max_held_decoded_frames"),
+        }
         rows.append(row)
         print(common.table([row], list(row)), flush=True)
     rss = [r["peak_rss_mib"] for r in rows]
@@ -71,12 +89,27 @@ def main() -> None:
     print(common.table(rows, list(rows[0])))
     print(f"\npeak RSS spread (max - min) / min: {spread:.1%} (target <= 10 %: {'met' if flat else 'NOT met'})")
     print(note)
-    settings = {"image_size": args.image_size, "objects": args.objects, "device": args.device, "layout": args.layout,
-                "reference_width": args.width, "model": common.MODEL,
-                "weights": "random" if checkpoint is None else str(checkpoint), "multicam_args": args.multicam_args}
-    path = common.save_results("memory_vs_length", {"settings": settings, "machine": common.machine(),
-                                                     "weights_note": note, "rows": rows,
-                                                     "rss_spread": round(spread, 4), "flat_within_10pct": flat})
+    settings = {
+        "image_size": args.image_size,
+        "objects": args.objects,
+        "device": args.device,
+        "layout": args.layout,
+        "reference_width": args.width,
+        "model": common.MODEL,
+        "weights": "random" if checkpoint is None else str(checkpoint),
+        "multicam_args": args.multicam_args,
+    }
+    path = common.save_results(
+        "memory_vs_length",
+        {
+            "settings": settings,
+            "machine": common.machine(),
+            "weights_note": note,
+            "rows": rows,
+            "rss_spread": round(spread, 4),
+            "flat_within_10pct": flat,
+        },
+    )
     print(f"saved {path.relative_to(common.ROOT)}")
 
 

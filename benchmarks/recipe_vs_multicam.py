@@ -33,12 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import contextlib
+
 import common  # noqa: E402
 
 
 # -- the recipe, run inside the child process ----------------------------------------------------
-def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None,
-               stop_after: int | None = None) -> dict:
+def run_recipe(
+    game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None, stop_after: int | None = None
+) -> dict:
     import cv2
     import numpy as np
     import supervision as sv
@@ -79,10 +82,15 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
     s16 = image_size // 16
     torch.manual_seed(0)
     predictor = build_sam2_video_predictor(
-        spec.config, checkpoint, device=device,
-        hydra_overrides_extra=[f"++model.image_size={image_size}",
-                               f"++model.memory_attention.layer.self_attention.feat_sizes=[{s16},{s16}]",
-                               f"++model.memory_attention.layer.cross_attention.feat_sizes=[{s16},{s16}]"])
+        spec.config,
+        checkpoint,
+        device=device,
+        hydra_overrides_extra=[
+            f"++model.image_size={image_size}",
+            f"++model.memory_attention.layer.self_attention.feat_sizes=[{s16},{s16}]",
+            f"++model.memory_attention.layer.cross_attention.feat_sizes=[{s16},{s16}]",
+        ],
+    )
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with torch.inference_mode():
@@ -91,8 +99,12 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
 
     # 3. prompts (reference camera) and propagation; 4. masks written
     prompts = load_prompts(game.prompts_path)
-    cameras = [CameraInfo(name=n, resolution_wh=sizes[n], fps=fps[n], frame_count=counts[n],
-                          offset=float(cfg.camera(n).offset)) for n in names]
+    cameras = [
+        CameraInfo(
+            name=n, resolution_wh=sizes[n], fps=fps[n], frame_count=counts[n], offset=float(cfg.camera(n).offset)
+        )
+        for n in names
+    ]
     objects = [ObjectInfo(object_id=o.id, name=o.name, team=o.team) for o in prompts.merged()]
     manifest = {"kind_of_run": "recipe", "image_size": image_size, "device": device}
     first = None
@@ -105,10 +117,13 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
                 points = [*p.positive, *p.negative]
                 labels = [1] * len(p.positive) + [0] * len(p.negative)
                 predictor.add_new_points_or_box(
-                    state, frame_idx=idx, obj_id=obj.id,
+                    state,
+                    frame_idx=idx,
+                    obj_id=obj.id,
                     points=np.array(points, np.float32) if points else None,
                     labels=np.array(labels, np.int32) if points else None,
-                    box=np.array(p.box_xyxy, np.float32) if p.box_xyxy is not None else None)
+                    box=np.array(p.box_xyxy, np.float32) if p.box_xyxy is not None else None,
+                )
                 first = idx if first is None else min(first, idx)
         passes = [False] + ([True] if first else [])
         for reverse in passes:
@@ -126,21 +141,35 @@ def run_recipe(game_file: Path, out: Path, image_size: int, device: str, checkpo
                     if m.any():
                         objs.append(ObjectMask.from_mask(int(oid), m))
                 game_time = float(cfg.camera(name).offset) + local / fps[name]
-                writer.write(FrameMasks(camera=name, frame=local, time=game_time, resolution_wh=(w, h),
-                                        objects=tuple(sorted(objs, key=lambda o: o.object_id))))
+                writer.write(
+                    FrameMasks(
+                        camera=name,
+                        frame=local,
+                        time=game_time,
+                        resolution_wh=(w, h),
+                        objects=tuple(sorted(objs, key=lambda o: o.object_id)),
+                    )
+                )
                 written += 1
                 if stop_after is not None and written >= stop_after:
                     break
             if stop_after is not None and written >= stop_after:
                 break
     track_s = time.perf_counter() - t0
-    return {"frames": written, "sequence_frames": len(seq), "extract_s": round(extract_s, 2),
-            "build_s": round(build_s, 2), "init_state_s": round(init_s, 2), "track_and_write_s": round(track_s, 2),
-            "total_in_process_s": round(time.perf_counter() - t_start, 2)}
+    return {
+        "frames": written,
+        "sequence_frames": len(seq),
+        "extract_s": round(extract_s, 2),
+        "build_s": round(build_s, 2),
+        "init_state_s": round(init_s, 2),
+        "track_and_write_s": round(track_s, 2),
+        "total_in_process_s": round(time.perf_counter() - t_start, 2),
+    }
 
 
-def run_multicam_stopping(game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None,
-                          stop_after: int) -> dict:
+def run_multicam_stopping(
+    game_file: Path, out: Path, image_size: int, device: str, checkpoint: str | None, stop_after: int
+) -> dict:
     """``multicam process`` through its Python API, stopped after ``stop_after`` frames (memory-only runs)."""
     from multicam.pipeline import ProcessOptions, process_game
 
@@ -154,13 +183,18 @@ def run_multicam_stopping(game_file: Path, out: Path, image_size: int, device: s
         if len(written) >= stop_after:
             raise Enough
 
-    options = ProcessOptions(untrained=checkpoint is None, checkpoint=None if checkpoint is None else Path(checkpoint),
-                             image_size=image_size, device=device, layout="concat", runs_dir=out / "runs",
-                             name="multicam", progress=False)
-    try:
+    options = ProcessOptions(
+        untrained=checkpoint is None,
+        checkpoint=None if checkpoint is None else Path(checkpoint),
+        image_size=image_size,
+        device=device,
+        layout="concat",
+        runs_dir=out / "runs",
+        name="multicam",
+        progress=False,
+    )
+    with contextlib.suppress(Enough):
         process_game(game_file, options, on_frame=on_frame)
-    except Enough:
-        pass
     return {"frames": len(written)}
 
 
@@ -169,8 +203,9 @@ def run_floor(image_size: int, device: str) -> dict:
     from multicam.engine import Engine, EngineOptions
     from multicam.models import get_model
 
-    Engine.build(get_model(common.MODEL).config, untrained=True,
-                 options=EngineOptions(device=device, image_size=image_size))
+    Engine.build(
+        get_model(common.MODEL).config, untrained=True, options=EngineOptions(device=device, image_size=image_size)
+    )
     return {}
 
 
@@ -185,10 +220,17 @@ def main() -> None:
     ap.add_argument("--multicam-args", default="", help="extra `multicam process` options, e.g. '--dtype bfloat16'")
     ap.add_argument("--skip-recipe", action="store_true", help="reuse the recipe numbers of the last results file")
     ap.add_argument("--recipe-only", action="store_true", help="measure the recipe only (saved for --skip-recipe)")
-    ap.add_argument("--stop-after", type=int, default=None,
-                    help="memory-only comparison: stop both sides after this many tracked frames")
-    ap.add_argument("--floor-only", action="store_true",
-                    help="only measure the floor (torch + model, no tracking) into the last results file")
+    ap.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="memory-only comparison: stop both sides after this many tracked frames",
+    )
+    ap.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only measure the floor (torch + model, no tracking) into the last results file",
+    )
     ap.add_argument("--child", choices=["recipe", "multicam", "floor"], help=argparse.SUPPRESS)
     ap.add_argument("--game", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -203,8 +245,9 @@ def main() -> None:
         print("RESULT " + json.dumps(run_floor(args.image_size, args.device)), flush=True)
         return
     if args.child == "multicam":
-        result = run_multicam_stopping(args.game, args.out, args.image_size, args.device, args.checkpoint,
-                                       args.stop_after)
+        result = run_multicam_stopping(
+            args.game, args.out, args.image_size, args.device, args.checkpoint, args.stop_after
+        )
         print("RESULT " + json.dumps(result), flush=True)
         return
 
@@ -216,23 +259,35 @@ def main() -> None:
     work = common.OUT / "recipe_vs_multicam" / f"{game.parent.name}_{args.objects}obj_{args.image_size}px"
     import shutil
 
-    for part in (["runs"] if args.skip_recipe else ["runs", "recipe"]):
+    for part in ["runs"] if args.skip_recipe else ["runs", "recipe"]:
         shutil.rmtree(work / part, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    settings = {"game": str(game.relative_to(common.ROOT)), "sequence_frames": n_seq, "objects": args.objects,
-                "stop_after_frames": args.stop_after,
-                "image_size": args.image_size, "device": args.device, "model": common.MODEL,
-                "weights": "random" if checkpoint is None else str(checkpoint), "reference_width": args.width,
-                "multicam_args": args.multicam_args, "layout": "concat (both)"}
+    settings = {
+        "game": str(game.relative_to(common.ROOT)),
+        "sequence_frames": n_seq,
+        "objects": args.objects,
+        "stop_after_frames": args.stop_after,
+        "image_size": args.image_size,
+        "device": args.device,
+        "model": common.MODEL,
+        "weights": "random" if checkpoint is None else str(checkpoint),
+        "reference_width": args.width,
+        "multicam_args": args.multicam_args,
+        "layout": "concat (both)",
+    }
     # the same OpenMP wait policy on both sides (multicam's default, see the README's Performance section)
     omp = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     settings["env"] = omp
     print(f"settings: {settings}", flush=True)
 
-    floor_cmd = common.python_cmd(__file__, "--child", "floor", "--image-size", str(args.image_size),
-                                  "--device", args.device)
-    results_name = f"recipe_vs_multicam_{args.image_size}px_{n_seq}f" if not args.stop_after else \
-        f"recipe_vs_multicam_memory_{args.image_size}px_{n_seq}f"
+    floor_cmd = common.python_cmd(
+        __file__, "--child", "floor", "--image-size", str(args.image_size), "--device", args.device
+    )
+    results_name = (
+        f"recipe_vs_multicam_{args.image_size}px_{n_seq}f"
+        if not args.stop_after
+        else f"recipe_vs_multicam_memory_{args.image_size}px_{n_seq}f"
+    )
     previous = common.RESULTS / f"{results_name}.json"
     if args.floor_only:
         data = json.loads(previous.read_text())
@@ -244,8 +299,19 @@ def main() -> None:
     if args.skip_recipe and previous.is_file():
         recipe = json.loads(previous.read_text())["recipe"]
     else:
-        cmd = common.python_cmd(__file__, "--child", "recipe", "--game", str(game), "--out", str(work / "recipe"),
-                                "--image-size", str(args.image_size), "--device", args.device)
+        cmd = common.python_cmd(
+            __file__,
+            "--child",
+            "recipe",
+            "--game",
+            str(game),
+            "--out",
+            str(work / "recipe"),
+            "--image-size",
+            str(args.image_size),
+            "--device",
+            args.device,
+        )
         if args.stop_after:
             cmd += ["--stop-after", str(args.stop_after)]
         if checkpoint is not None:
@@ -255,25 +321,58 @@ def main() -> None:
         if recipe["rc"] != 0:
             raise SystemExit("recipe failed:\n" + "\n".join(recipe["tail"]))
         recipe["detail"] = next(json.loads(line[7:]) for line in recipe["tail"] if line.startswith("RESULT "))
-    rows.append({"variant": "recipe (JPEG folder + stock init_state)", "wall_s": recipe["wall_s"],
-                 "peak_rss_mib": recipe["peak_rss_mib"], "cpu_s": recipe["cpu_s"],
-                 "frames_per_s": round(n_seq / recipe["wall_s"], 2)})
+    rows.append(
+        {
+            "variant": "recipe (JPEG folder + stock init_state)",
+            "wall_s": recipe["wall_s"],
+            "peak_rss_mib": recipe["peak_rss_mib"],
+            "cpu_s": recipe["cpu_s"],
+            "frames_per_s": round(n_seq / recipe["wall_s"], 2),
+        }
+    )
     if args.recipe_only:
         print(common.table(rows, ["variant", "wall_s", "peak_rss_mib", "cpu_s", "frames_per_s"]))
-        common.save_results(results_name, {"settings": settings, "machine": common.machine(),
-                                                   "weights_note": note, "recipe": recipe, "rows": rows})
+        common.save_results(
+            results_name,
+            {"settings": settings, "machine": common.machine(), "weights_note": note, "recipe": recipe, "rows": rows},
+        )
         return
 
-    cmd = common.multicam_cmd("process", str(game), "--untrained" if checkpoint is None else "--no-download",
-                              "--image-size", str(args.image_size), "--device", args.device, "--layout", "concat",
-                              "--runs-dir", str(work / "runs"), "--name", "multicam", "-q",
-                              *args.multicam_args.split())
+    cmd = common.multicam_cmd(
+        "process",
+        str(game),
+        "--untrained" if checkpoint is None else "--no-download",
+        "--image-size",
+        str(args.image_size),
+        "--device",
+        args.device,
+        "--layout",
+        "concat",
+        "--runs-dir",
+        str(work / "runs"),
+        "--name",
+        "multicam",
+        "-q",
+        *args.multicam_args.split(),
+    )
     if checkpoint is not None:
         cmd += ["--checkpoint", str(checkpoint)]
     if args.stop_after:
-        cmd = common.python_cmd(__file__, "--child", "multicam", "--game", str(game), "--out", str(work),
-                                "--image-size", str(args.image_size), "--device", args.device,
-                                "--stop-after", str(args.stop_after))
+        cmd = common.python_cmd(
+            __file__,
+            "--child",
+            "multicam",
+            "--game",
+            str(game),
+            "--out",
+            str(work),
+            "--image-size",
+            str(args.image_size),
+            "--device",
+            args.device,
+            "--stop-after",
+            str(args.stop_after),
+        )
         if checkpoint is not None:
             cmd += ["--checkpoint", str(checkpoint)]
     print("running multicam process ...", flush=True)
@@ -282,39 +381,74 @@ def main() -> None:
         raise SystemExit("multicam failed:\n" + "\n".join(mc["tail"]))
     run_dir = next((work / "runs").glob("*/multicam1"))
     mc["manifest_timings"] = json.loads((run_dir / "manifest.json").read_text()).get("timings")
-    rows.append({"variant": f"multicam process {args.multicam_args}".strip(), "wall_s": mc["wall_s"],
-                 "peak_rss_mib": mc["peak_rss_mib"], "cpu_s": mc["cpu_s"],
-                 "frames_per_s": round(n_seq / mc["wall_s"], 2)})
+    rows.append(
+        {
+            "variant": f"multicam process {args.multicam_args}".strip(),
+            "wall_s": mc["wall_s"],
+            "peak_rss_mib": mc["peak_rss_mib"],
+            "cpu_s": mc["cpu_s"],
+            "frames_per_s": round(n_seq / mc["wall_s"], 2),
+        }
+    )
 
     floor = common.run_measured(floor_cmd, env=omp)
-    rows.append({"variant": "floor: torch imported, model built, nothing tracked", "wall_s": floor["wall_s"],
-                 "peak_rss_mib": floor["peak_rss_mib"], "cpu_s": floor["cpu_s"]})
-    ratios = {"time_multicam_over_recipe": round(mc["wall_s"] / recipe["wall_s"], 3),
-              "rss_recipe_over_multicam": round(recipe["peak_rss_mib"] / mc["peak_rss_mib"], 2)}
+    rows.append(
+        {
+            "variant": "floor: torch imported, model built, nothing tracked",
+            "wall_s": floor["wall_s"],
+            "peak_rss_mib": floor["peak_rss_mib"],
+            "cpu_s": floor["cpu_s"],
+        }
+    )
+    ratios = {
+        "time_multicam_over_recipe": round(mc["wall_s"] / recipe["wall_s"], 3),
+        "rss_recipe_over_multicam": round(recipe["peak_rss_mib"] / mc["peak_rss_mib"], 2),
+    }
     agreement = None
     if (work / "recipe" / "run").is_dir():
         agreement = common.mask_iou(work / "recipe" / "run", run_dir)
-    targets = {"time_no_worse": ratios["time_multicam_over_recipe"] <= 1.0,
-               "rss_at_least_5x_smaller": ratios["rss_recipe_over_multicam"] >= 5.0}
+    targets = {
+        "time_no_worse": ratios["time_multicam_over_recipe"] <= 1.0,
+        "rss_at_least_5x_smaller": ratios["rss_recipe_over_multicam"] >= 5.0,
+    }
     print()
     print(common.table(rows, ["variant", "wall_s", "peak_rss_mib", "cpu_s", "frames_per_s"]))
     if args.stop_after:
-        print(f"\nmemory-only comparison: both sides stopped after {args.stop_after} tracked frames "
-              f"(wall times are not comparable: the recipe extracted and loaded all {n_seq} frames)")
+        print(
+            f"\nmemory-only comparison: both sides stopped after {args.stop_after} tracked frames "
+            f"(wall times are not comparable: the recipe extracted and loaded all {n_seq} frames)"
+        )
         targets.pop("time_no_worse")
     else:
-        print(f"\nmulticam / recipe wall time: {ratios['time_multicam_over_recipe']:.2f} "
-              f"(target <= 1: {'met' if targets['time_no_worse'] else 'NOT met'})")
-    print(f"recipe / multicam peak RSS: {ratios['rss_recipe_over_multicam']:.1f}x "
-          f"(target >= 5x: {'met' if targets['rss_at_least_5x_smaller'] else 'NOT met'})")
+        print(
+            f"\nmulticam / recipe wall time: {ratios['time_multicam_over_recipe']:.2f} "
+            f"(target <= 1: {'met' if targets['time_no_worse'] else 'NOT met'})"
+        )
+    print(
+        f"recipe / multicam peak RSS: {ratios['rss_recipe_over_multicam']:.1f}x "
+        f"(target >= 5x: {'met' if targets['rss_at_least_5x_smaller'] else 'NOT met'})"
+    )
     if agreement is not None:
-        print(f"mask agreement recipe vs multicam (IoU): mean {agreement['mean_iou']}, min {agreement['min_iou']} "
-              f"over {agreement['pairs']} masks (inputs differ: the recipe reads JPEG re-encodes)")
+        print(
+            f"mask agreement recipe vs multicam (IoU): mean {agreement['mean_iou']}, min {agreement['min_iou']} "
+            f"over {agreement['pairs']} masks (inputs differ: the recipe reads JPEG re-encodes)"
+        )
     print(note)
-    path = common.save_results(results_name, {
-        "settings": settings, "machine": common.machine(), "weights_note": note, "recipe": recipe,
-        "multicam": mc, "floor": floor, "rows": rows, "ratios": ratios, "targets": targets,
-        "mask_agreement": agreement})
+    path = common.save_results(
+        results_name,
+        {
+            "settings": settings,
+            "machine": common.machine(),
+            "weights_note": note,
+            "recipe": recipe,
+            "multicam": mc,
+            "floor": floor,
+            "rows": rows,
+            "ratios": ratios,
+            "targets": targets,
+            "mask_agreement": agreement,
+        },
+    )
     print(f"saved {path.relative_to(common.ROOT)}")
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import contextlib
+
 import common  # noqa: E402
 
 OPTIONS = {
@@ -64,15 +66,23 @@ def child(args) -> None:
         if len(stamps) >= stop_after:
             raise Enough
 
-    options = ProcessOptions(model=args.model, untrained=args.checkpoint is None, checkpoint=args.checkpoint,
-                             device=args.device, image_size=args.image_size, dtype=dtype,
-                             compile="--compile" in cli, batch_objects="--batch-objects" in cli,
-                             feature_cache="off", runs_dir=args.out, name="speed", progress=False,
-                             layout="interleave")
-    try:
+    options = ProcessOptions(
+        model=args.model,
+        untrained=args.checkpoint is None,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        image_size=args.image_size,
+        dtype=dtype,
+        compile="--compile" in cli,
+        batch_objects="--batch-objects" in cli,
+        feature_cache="off",
+        runs_dir=args.out,
+        name="speed",
+        progress=False,
+        layout="interleave",
+    )
+    with contextlib.suppress(Enough):
         process_game(args.game, options, on_frame=on_frame)
-    except Enough:
-        pass
     w = args.warmup
     per_frame = (stamps[-1] - stamps[w - 1]) / (len(stamps) - w) if len(stamps) > w else None
     print("RESULT " + json.dumps({"frames": len(stamps), "s_per_frame": per_frame}), flush=True)
@@ -124,48 +134,94 @@ def main() -> None:
 
                         shutil.rmtree(out)
                     out.mkdir(parents=True)
-                    cmd = common.python_cmd(__file__, f"--child-options={' '.join(cli)}", "--game", str(game),
-                                            "--out", str(out), "--image-size", str(size), "--model", model,
-                                            "--device", args.device, "--warmup", str(args.warmup),
-                                            "--measure", str(args.measure))
+                    cmd = common.python_cmd(
+                        __file__,
+                        f"--child-options={' '.join(cli)}",
+                        "--game",
+                        str(game),
+                        "--out",
+                        str(out),
+                        "--image-size",
+                        str(size),
+                        "--model",
+                        model,
+                        "--device",
+                        args.device,
+                        "--warmup",
+                        str(args.warmup),
+                        "--measure",
+                        str(args.measure),
+                    )
                     if checkpoint is not None:
                         cmd += ["--checkpoint", str(checkpoint)]
                     res = common.run_measured(cmd, env=env, log=out / "log.txt")
                     result = next((json.loads(line[7:]) for line in res["tail"] if line.startswith("RESULT ")), None)
                     if res["rc"] != 0 or result is None or result["s_per_frame"] is None:
                         print(f"  {name}: FAILED\n" + "\n".join(res["tail"][-6:]), flush=True)
-                        rows.append({"model": model, "image_size": size, "objects": n_obj, "option": name,
-                                     "frames_per_s": None, "note": "failed"})
+                        rows.append(
+                            {
+                                "model": model,
+                                "image_size": size,
+                                "objects": n_obj,
+                                "option": name,
+                                "frames_per_s": None,
+                                "note": "failed",
+                            }
+                        )
                         continue
                     run_dir = next(out.glob("*/speed1"))
                     if name == "fp32":
                         baseline_run = run_dir
                     agreement = common.mask_iou(baseline_run, run_dir) if baseline_run is not None else None
-                    row = {"model": model, "image_size": size, "objects": n_obj, "option": name,
-                           "s_per_frame": round(result["s_per_frame"], 4),
-                           "frames_per_s": round(1 / result["s_per_frame"], 2),
-                           "mean_iou_vs_fp32": None if agreement is None else agreement["mean_iou"],
-                           "min_iou_vs_fp32": None if agreement is None else agreement["min_iou"],
-                           "peak_rss_mib": res["peak_rss_mib"]}
+                    row = {
+                        "model": model,
+                        "image_size": size,
+                        "objects": n_obj,
+                        "option": name,
+                        "s_per_frame": round(result["s_per_frame"], 4),
+                        "frames_per_s": round(1 / result["s_per_frame"], 2),
+                        "mean_iou_vs_fp32": None if agreement is None else agreement["mean_iou"],
+                        "min_iou_vs_fp32": None if agreement is None else agreement["min_iou"],
+                        "peak_rss_mib": res["peak_rss_mib"],
+                    }
                     if args.device.startswith("cuda") and model in PUBLISHED:
                         row["published_a100_fps"] = PUBLISHED[model]
                     rows.append(row)
                     print("  " + json.dumps(row), flush=True)
-    cols = ["model", "image_size", "objects", "option", "frames_per_s", "s_per_frame", "mean_iou_vs_fp32",
-            "min_iou_vs_fp32"]
+    cols = [
+        "model",
+        "image_size",
+        "objects",
+        "option",
+        "frames_per_s",
+        "s_per_frame",
+        "mean_iou_vs_fp32",
+        "min_iou_vs_fp32",
+    ]
     if args.device.startswith("cuda"):
         cols.append("published_a100_fps")
     print()
     print(common.table(rows, cols))
     for note in sorted(notes):
         print(note)
-    settings = {"sizes": args.sizes, "objects": args.objects, "options": args.options, "models": args.models,
-                "device": args.device, "warmup_frames": args.warmup, "measured_frames": args.measure,
-                "game_frames": args.frames, "reference_width": args.width, "layout": "interleave",
-                "feature_cache": "off"}
+    settings = {
+        "sizes": args.sizes,
+        "objects": args.objects,
+        "options": args.options,
+        "models": args.models,
+        "device": args.device,
+        "warmup_frames": args.warmup,
+        "measured_frames": args.measure,
+        "game_frames": args.frames,
+        "reference_width": args.width,
+        "layout": "interleave",
+        "feature_cache": "off",
+    }
     suffix = ("" if args.device == "cpu" else "_" + args.device.replace(":", "")) + (f"_{args.tag}" if args.tag else "")
-    path = common.save_results(f"speed_options{suffix}", {"settings": settings, "machine": common.machine(),
-                                                          "weights_note": sorted(notes), "rows": rows})
+    path = common.save_results(
+        f"speed_options{suffix}",
+        {"settings": settings, "machine": common.machine(), "weights_note": sorted(notes), "rows": rows},
+    )
     print(f"saved {path.relative_to(common.ROOT)}")
 
 

@@ -56,9 +56,16 @@ def measure(method: str, fn, truth: float, fps: float, overlap: bool) -> dict:
         est = fn()
     except SyncError as exc:
         return {"method": method, "overlap": overlap, "refused": str(exc)[:80], "confidence": 0.0, "accepted": False}
-    return {"method": method, "overlap": overlap, "offset": est.offset, "truth": truth,
-            "error_ms": 1000 * (est.offset - truth), "error_frames": (est.offset - truth) * fps,
-            "confidence": est.confidence, "accepted": est.confidence >= DEFAULT_MIN_CONFIDENCE}
+    return {
+        "method": method,
+        "overlap": overlap,
+        "offset": est.offset,
+        "truth": truth,
+        "error_ms": 1000 * (est.offset - truth),
+        "error_frames": (est.offset - truth) * fps,
+        "confidence": est.confidence,
+        "accepted": est.confidence >= DEFAULT_MIN_CONFIDENCE,
+    }
 
 
 def synth_rows(seeds: list[int], duration: float, width: int, work: Path) -> list[dict]:
@@ -70,8 +77,15 @@ def synth_rows(seeds: list[int], duration: float, width: int, work: Path) -> lis
         early, late = -rng.uniform(1.5, 3.0), rng.uniform(1.5, 3.0)
         offsets = (0.0, float(early), float(late), duration + 1.0)
         durations = (duration, duration - 1.0, duration - 1.0, 3.0)
-        cfg = SynthConfig(seed=seed, num_cameras=4, duration_s=duration, width=width, fps=(25, 30, 24, 30),
-                          offsets=offsets, durations=durations)
+        cfg = SynthConfig(
+            seed=seed,
+            num_cameras=4,
+            duration_s=duration,
+            width=width,
+            fps=(25, 30, 24, 30),
+            offsets=offsets,
+            durations=durations,
+        )
         t0 = time.perf_counter()
         game = load_game(generate_game(cfg, work / f"game{seed}"))
         print(f"seed {seed}: generated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -83,10 +97,14 @@ def synth_rows(seeds: list[int], duration: float, width: int, work: Path) -> lis
             overlap = truth < duration
             cam_audio = decode_audio(game.video_path(name))
             cam_motion = read_motion_energy(remux_without_audio(game.video_path(name), work / f"{name}{seed}.mp4"))
-            for method, fn in (("audio", lambda: audio_offset(ref_audio, cam_audio)),
-                               ("visual", lambda: visual_offset(ref_motion, cam_motion))):
-                rows.append({"scene": "synth", "seed": seed, "camera": name, "fps": fps}
-                            | measure(method, fn, truth, fps, overlap))
+            for method, fn in (
+                ("audio", lambda ra=ref_audio, ca=cam_audio: audio_offset(ra, ca)),
+                ("visual", lambda rm=ref_motion, cm=cam_motion: visual_offset(rm, cm)),
+            ):
+                rows.append(
+                    {"scene": "synth", "seed": seed, "camera": name, "fps": fps}
+                    | measure(method, fn, truth, fps, overlap)
+                )
     return rows
 
 
@@ -97,20 +115,34 @@ def blob_rows(seeds: list[int], work: Path) -> list[dict]:
     rows = []
     for seed in seeds:
         world = World(seed=seed)
-        ref = read_motion_energy(write_sync_clip(work / f"bref{seed}.mp4", world, offset=0.0, duration=12.0,
-                                                 audio=False))
+        ref = read_motion_energy(
+            write_sync_clip(work / f"bref{seed}.mp4", world, offset=0.0, duration=12.0, audio=False)
+        )
         for offset, duration, fps, view in ((-2.0, 10.0, 30, 1), (2.5, 10.0, 24, 2), (14.0, 6.0, 30, 3)):
-            cam = read_motion_energy(write_sync_clip(work / f"b{seed}_{offset}.mp4", world, offset=offset,
-                                                     duration=duration, fps=fps, view=view, audio=False))
-            rows.append({"scene": "blobs", "seed": seed, "camera": f"view{view}", "fps": fps}
-                        | measure("visual", lambda: visual_offset(ref, cam), offset, fps, offset < 12.0))
+            cam = read_motion_energy(
+                write_sync_clip(
+                    work / f"b{seed}_{offset}.mp4",
+                    world,
+                    offset=offset,
+                    duration=duration,
+                    fps=fps,
+                    view=view,
+                    audio=False,
+                )
+            )
+            rows.append(
+                {"scene": "blobs", "seed": seed, "camera": f"view{view}", "fps": fps}
+                | measure("visual", lambda r=ref, c=cam: visual_offset(r, c), offset, fps, offset < 12.0)
+            )
     return rows
 
 
 def summarize(rows: list[dict]) -> str:
-    lines = ["| scene | method | pairs | accepted | median abs error | max abs error (accepted) | "
-             "confidence (median) | no-overlap pairs | no-overlap accepted | no-overlap max confidence |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scene | method | pairs | accepted | median abs error | max abs error (accepted) | "
+        "confidence (median) | no-overlap pairs | no-overlap accepted | no-overlap max confidence |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for scene in ("synth", "blobs"):
         for method in ("audio", "visual"):
             sel = [r for r in rows if r["scene"] == scene and r["method"] == method]
@@ -127,7 +159,8 @@ def summarize(rows: list[dict]) -> str:
                 f"{np.median(errs) if errs else float('nan'):.3f} {unit} | "
                 f"{max(acc_errs) if acc_errs else float('nan'):.3f} {unit} | "
                 f"{np.median([r['confidence'] for r in ok]):.2f} | {len(null)} | "
-                f"{sum(r['accepted'] for r in null)} | {max((r['confidence'] for r in null), default=0):.2f} |")
+                f"{sum(r['accepted'] for r in null)} | {max((r['confidence'] for r in null), default=0):.2f} |"
+            )
     return "\n".join(lines)
 
 

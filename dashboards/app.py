@@ -13,9 +13,11 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="multicam", page_icon=":material/videocam:", layout="wide")
 # Each page draws the shared sidebar itself (ui.page_setup), so a page is complete on its own.
-pages = st.navigation([
-    st.Page("pages/review.py", title="Review", icon=":material/grid_view:", default=True),
-    st.Page("pages/consistency.py", title="Consistency", icon=":material/timeline:"),
-    st.Page("pages/prompts.py", title="Prompts", icon=":material/ads_click:"),
-])
+pages = st.navigation(
+    [
+        st.Page("pages/review.py", title="Review", icon=":material/grid_view:", default=True),
+        st.Page("pages/consistency.py", title="Consistency", icon=":material/timeline:"),
+        st.Page("pages/prompts.py", title="Prompts", icon=":material/ads_click:"),
+    ]
+)
 pages.run()

@@ -43,6 +43,7 @@ class PathNotAllowed(MulticamError):
 
 # -- configuration and allowed folders ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DashboardConfig:
     """What the dashboard may read and write.
@@ -62,8 +63,7 @@ class DashboardConfig:
         return tuple(dict.fromkeys(roots))
 
     def to_env(self) -> str:
-        return json.dumps({"runs_dir": str(self.runs_dir.resolve()),
-                           "games": [str(g.resolve()) for g in self.games]})
+        return json.dumps({"runs_dir": str(self.runs_dir.resolve()), "games": [str(g.resolve()) for g in self.games]})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardConfig:
@@ -76,8 +76,10 @@ class DashboardConfig:
             data = json.loads(raw)
             return cls(runs_dir=Path(data["runs_dir"]), games=tuple(Path(g) for g in data.get("games", [])))
         except (ValueError, KeyError, TypeError) as exc:
-            raise MulticamError(f"{ENV_VAR} is not valid dashboard configuration JSON ({exc}); "
-                                f"start the dashboard with `multicam dashboard`") from None
+            raise MulticamError(
+                f"{ENV_VAR} is not valid dashboard configuration JSON ({exc}); "
+                f"start the dashboard with `multicam dashboard`"
+            ) from None
 
 
 def is_inside(path: Path, roots: Sequence[Path]) -> bool:
@@ -96,16 +98,21 @@ def check_path(path: str | Path, roots: Sequence[Path], what: str = "path") -> P
         allowed = ", ".join(str(r) for r in roots) or "(none)"
         raise PathNotAllowed(
             f"{what} {p} is outside the folders this dashboard may use ({allowed}); "
-            f"restart `multicam dashboard` with that runs directory or with --game for that game")
+            f"restart `multicam dashboard` with that runs directory or with --game for that game"
+        )
     return p
 
 
 def check_game_paths(game: Game, roots: Sequence[Path]) -> None:
     """Refuse a game file that names clips, prompts, calibration or ground truth outside ``roots``."""
     named: list[tuple[str, Path | None]] = [
-        (f"cameras.{cam.name}.video", game.video_path(cam.name)) for cam in game.config.cameras]
-    named += [("prompts", game.prompts_path), ("calibration", game.calibration_path),
-              ("ground_truth", game.ground_truth_path)]
+        (f"cameras.{cam.name}.video", game.video_path(cam.name)) for cam in game.config.cameras
+    ]
+    named += [
+        ("prompts", game.prompts_path),
+        ("calibration", game.calibration_path),
+        ("ground_truth", game.ground_truth_path),
+    ]
     for field_name, p in named:
         if p is not None:
             check_path(p, roots, f"{game.path}: {field_name}:")
@@ -119,6 +126,7 @@ def load_allowed_game(path: str | Path, roots: Sequence[Path]) -> Game:
 
 
 # -- runs -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunEntry:
@@ -183,6 +191,7 @@ def mtime(path: Path) -> float:
 
 # -- timing -------------------------------------------------------------------------------------
 
+
 def game_timeline(game: Game) -> Timeline:
     """A timeline from the game file's clips (offsets ``auto`` count as 0 until a run resolves them)."""
     cams = []
@@ -232,6 +241,7 @@ def moments_at(timeline: Timeline, time: float) -> list[CameraMoment]:
 
 # -- frames -------------------------------------------------------------------------------------
 
+
 def encode_image(image_rgb: np.ndarray, fmt: str = ".jpg", quality: int = 88) -> bytes:
     """Encode an RGB image as JPEG (default) or PNG bytes with OpenCV."""
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == ".jpg" else []
@@ -249,8 +259,9 @@ def style_key(style: OverlayStyle) -> tuple:
 
 def style_from_key(key: tuple) -> OverlayStyle:
     opacity, mode, labels, boxes, ids = key
-    return OverlayStyle(opacity=opacity, mode=mode, labels=labels, boxes=boxes,
-                        visible_ids=None if ids is None else frozenset(ids))
+    return OverlayStyle(
+        opacity=opacity, mode=mode, labels=labels, boxes=boxes, visible_ids=None if ids is None else frozenset(ids)
+    )
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -287,8 +298,13 @@ def masks_for(run: Run | None, camera: str) -> dict[int, FrameMasks]:
     return cached_masks(str(run.path), camera, mtime(run.path / "masks" / f"{camera}.jsonl"))
 
 
-def render_tile(image: np.ndarray, masks: FrameMasks | None, run: Run | None, style: OverlayStyle,
-                ground_truth: FrameMasks | None = None) -> np.ndarray:
+def render_tile(
+    image: np.ndarray,
+    masks: FrameMasks | None,
+    run: Run | None,
+    style: OverlayStyle,
+    ground_truth: FrameMasks | None = None,
+) -> np.ndarray:
     """A camera frame with the run's masks drawn, and the untrained banner when it applies."""
     objects = run.objects if run is not None else {}
     banner = banner_for(run) if run is not None else None
@@ -296,8 +312,9 @@ def render_tile(image: np.ndarray, masks: FrameMasks | None, run: Run | None, st
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def tile_jpeg(clip_path: str, frame: int, run_path: str | None, camera: str, style: tuple,
-              gt_path: str | None, versions: tuple) -> bytes:
+def tile_jpeg(
+    clip_path: str, frame: int, run_path: str | None, camera: str, style: tuple, gt_path: str | None, versions: tuple
+) -> bytes:
     """The annotated frame as JPEG bytes, cached by clip, frame, run, overlay settings and file versions."""
     image = cached_clip(clip_path).frame(frame)
     run = cached_run(run_path, versions[0]) if run_path else None
@@ -324,8 +341,9 @@ def timeline_for(run: Run | None, game: Game) -> Timeline:
     return cached_game_timeline(str(game.path), mtime(game.path))
 
 
-def frame_table(moments: Sequence[CameraMoment], run: Run | None, visible_ids: frozenset[int] | None = None
-                ) -> list[dict[str, Any]]:
+def frame_table(
+    moments: Sequence[CameraMoment], run: Run | None, visible_ids: frozenset[int] | None = None
+) -> list[dict[str, Any]]:
     """One row per object per camera at the current moment: ids, names, score, area and box."""
     rows: list[dict[str, Any]] = []
     if run is None:
@@ -341,16 +359,23 @@ def frame_table(moments: Sequence[CameraMoment], run: Run | None, visible_ids: f
             if visible_ids is not None and obj.object_id not in visible_ids:
                 continue
             info = objects.get(obj.object_id)
-            rows.append({
-                "camera": m.camera, "frame": m.frame, "id": obj.object_id,
-                "name": info.name if info else "", "team": (info.team or "") if info else "",
-                "score": obj.score, "area": obj.area,
-                "box_xyxy": "" if obj.box_xyxy is None else " ".join(str(v) for v in obj.box_xyxy),
-            })
+            rows.append(
+                {
+                    "camera": m.camera,
+                    "frame": m.frame,
+                    "id": obj.object_id,
+                    "name": info.name if info else "",
+                    "team": (info.team or "") if info else "",
+                    "score": obj.score,
+                    "area": obj.area,
+                    "box_xyxy": "" if obj.box_xyxy is None else " ".join(str(v) for v in obj.box_xyxy),
+                }
+            )
     return rows
 
 
 # -- reports ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReviewMoment:
@@ -393,13 +418,19 @@ def parse_review_moments(report: Mapping[str, Any]) -> list[ReviewMoment]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, Mapping) or "camera" not in item or "time" not in item:
             continue
-        out.append(ReviewMoment(
-            camera=str(item["camera"]), time=float(item["time"]), frame=_int_or_none(item.get("frame")),
-            object_id=_int_or_none(item.get("object_id")), reason=str(item.get("reason", "")),
-            severity=float(item.get("severity") or 0.0), kind=str(item.get("kind") or ""),
-            end_frame=_int_or_none(item.get("end_frame")),
-            other_object_id=_int_or_none(item.get("other_object_id")),
-        ))
+        out.append(
+            ReviewMoment(
+                camera=str(item["camera"]),
+                time=float(item["time"]),
+                frame=_int_or_none(item.get("frame")),
+                object_id=_int_or_none(item.get("object_id")),
+                reason=str(item.get("reason", "")),
+                severity=float(item.get("severity") or 0.0),
+                kind=str(item.get("kind") or ""),
+                end_frame=_int_or_none(item.get("end_frame")),
+                other_object_id=_int_or_none(item.get("other_object_id")),
+            )
+        )
     return out
 
 
@@ -465,14 +496,21 @@ def report_presence(report: Mapping[str, Any], timeline: Timeline) -> list[Prese
             timing = timeline.camera(cam)
         elif isinstance(cams_info.get(cam), Mapping) and cams_info[cam].get("fps"):
             info = cams_info[cam]
-            timing = CameraTiming(cam, float(info["fps"]), int(info.get("frame_count", 0)),
-                                  float(info.get("offset", 0.0)))
+            timing = CameraTiming(
+                cam, float(info["fps"]), int(info.get("frame_count", 0)), float(info.get("offset", 0.0))
+            )
         else:
             continue
         if not isinstance(per_object, Mapping):
             continue
         for oid, entry in per_object.items():
             for seg in (entry or {}).get("segments") or []:
-                spans.append(PresenceSpan(int(oid), cam, timing.time_of(int(seg["start_frame"])),
-                                          timing.time_of(int(seg["end_frame"]) + 1)))
+                spans.append(
+                    PresenceSpan(
+                        int(oid),
+                        cam,
+                        timing.time_of(int(seg["start_frame"])),
+                        timing.time_of(int(seg["end_frame"]) + 1),
+                    )
+                )
     return sorted(spans, key=lambda s: (s.object_id, s.camera, s.start))

@@ -22,8 +22,9 @@ from multicam.rundir import MANIFEST
 LOG_DIR = ".logs"
 
 
-def process_command(game_path: Path, runs_dir: Path, *, untrained: bool = False,
-                    image_size: int | None = None) -> list[str]:
+def process_command(
+    game_path: Path, runs_dir: Path, *, untrained: bool = False, image_size: int | None = None
+) -> list[str]:
     """The command line that processes a game into a new run under ``runs_dir``."""
     cmd = [sys.executable, "-m", "multicam", "process", str(game_path), "--runs-dir", str(runs_dir)]
     if untrained:
@@ -36,8 +37,7 @@ def process_command(game_path: Path, runs_dir: Path, *, untrained: bool = False,
 def run_dirs(runs_dir: Path, game_name: str) -> set[str]:
     """Names of the folders in ``runs_dir/<game>/`` now (runs and runs being created)."""
     folder = runs_dir / game_name
-    return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")} \
-        if folder.is_dir() else set()
+    return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")} if folder.is_dir() else set()
 
 
 @dataclass
@@ -81,10 +81,17 @@ def start_process(command: Sequence[str], runs_dir: Path, game_name: str) -> Pro
     with log_path.open("w", encoding="utf-8") as log:
         log.write("$ " + " ".join(command) + "\n")
         log.flush()
-        popen = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    return ProcessJob(popen=popen, runs_dir=runs_dir, game_name=game_name, before=before, log_path=log_path,
-                      started=time.time())
+        popen = subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return ProcessJob(
+        popen=popen, runs_dir=runs_dir, game_name=game_name, before=before, log_path=log_path, started=time.time()
+    )
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,16 @@ def draft_from_file(prompts: PromptsFile) -> Draft:
     for obj in prompts.merged():
         prompts_ = []
         for p in obj.prompts:
-            prompts_.append({
-                "frame": p.frame, "time": p.time, "camera": p.camera,
-                "positive": [[float(x), float(y)] for x, y in p.positive],
-                "negative": [[float(x), float(y)] for x, y in p.negative],
-                "box_xyxy": None if p.box_xyxy is None else [float(v) for v in p.box_xyxy],
-            })
+            prompts_.append(
+                {
+                    "frame": p.frame,
+                    "time": p.time,
+                    "camera": p.camera,
+                    "positive": [[float(x), float(y)] for x, y in p.positive],
+                    "negative": [[float(x), float(y)] for x, y in p.negative],
+                    "box_xyxy": None if p.box_xyxy is None else [float(v) for v in p.box_xyxy],
+                }
+            )
         draft.append({"id": obj.id, "name": obj.name, "team": obj.team, "prompts": prompts_})
     return draft
 
@@ -50,12 +54,18 @@ def draft_to_file(draft: Draft) -> PromptsFile:
     """
     empty = [f"{o['id']} ({o['name']})" for o in draft if not o["prompts"]]
     if empty:
-        raise PromptError(f"object(s) {', '.join(empty)} have no prompt yet: click on them in a frame, "
-                          f"or delete them")
-    data = {"objects": [{
-        "id": o["id"], "name": o["name"], "team": o.get("team") or None,
-        "prompts": [{k: v for k, v in p.items() if v is not None} for p in o["prompts"]],
-    } for o in draft]}
+        raise PromptError(f"object(s) {', '.join(empty)} have no prompt yet: click on them in a frame, or delete them")
+    data = {
+        "objects": [
+            {
+                "id": o["id"],
+                "name": o["name"],
+                "team": o.get("team") or None,
+                "prompts": [{k: v for k, v in p.items() if v is not None} for p in o["prompts"]],
+            }
+            for o in draft
+        ]
+    }
     try:
         return PromptsFile.model_validate(data)
     except ValidationError as exc:
@@ -83,8 +93,9 @@ def add_object(draft: Draft, object_id: int, name: str, team: str | None = None)
     if not name:
         raise PromptError("give the object a name (e.g. 'ball' or 'player 7')")
     if any(int(o["id"]) == object_id for o in draft):
-        raise PromptError(f"object id {object_id} is already used; pick another id "
-                          f"(next free: {next_object_id(draft)})")
+        raise PromptError(
+            f"object id {object_id} is already used; pick another id (next free: {next_object_id(draft)})"
+        )
     out = copy.deepcopy(draft)
     out.append({"id": int(object_id), "name": name, "team": (team or "").strip() or None, "prompts": []})
     return sorted(out, key=lambda o: o["id"])
@@ -100,8 +111,7 @@ def _prompt_for(obj: dict[str, Any], camera: str | None, frame: int) -> dict[str
             return p
     p = {"frame": frame, "time": None, "camera": camera, "positive": [], "negative": [], "box_xyxy": None}
     obj["prompts"].append(p)
-    obj["prompts"].sort(key=lambda q: (q.get("camera") or "", q.get("frame") if q.get("frame") is not None
-                                       else -1))
+    obj["prompts"].sort(key=lambda q: (q.get("camera") or "", q.get("frame") if q.get("frame") is not None else -1))
     return p
 
 
@@ -112,8 +122,9 @@ def _find(draft: Draft, object_id: int) -> dict[str, Any]:
     raise PromptError(f"no object with id {object_id}; add it first")
 
 
-def add_point(draft: Draft, object_id: int, camera: str | None, frame: int, xy: tuple[float, float],
-              positive: bool = True) -> Draft:
+def add_point(
+    draft: Draft, object_id: int, camera: str | None, frame: int, xy: tuple[float, float], positive: bool = True
+) -> Draft:
     """A draft with a positive (or negative) click on an object in one frame."""
     out = copy.deepcopy(draft)
     p = _prompt_for(_find(out, object_id), camera, frame)
@@ -121,8 +132,9 @@ def add_point(draft: Draft, object_id: int, camera: str | None, frame: int, xy: 
     return out
 
 
-def set_box(draft: Draft, object_id: int, camera: str | None, frame: int,
-            box_xyxy: tuple[float, float, float, float]) -> Draft:
+def set_box(
+    draft: Draft, object_id: int, camera: str | None, frame: int, box_xyxy: tuple[float, float, float, float]
+) -> Draft:
     """A draft whose object has this box in that frame (replacing an earlier one)."""
     x0, y0, x1, y1 = box_xyxy
     if x1 <= x0 or y1 <= y0:
@@ -153,6 +165,7 @@ def undo_last(draft: Draft, object_id: int, camera: str | None, frame: int) -> D
 
 # -- clicks on the image ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Click:
     """What a click (or drag) on the displayed frame means, in the frame's pixels.
@@ -168,8 +181,7 @@ class Click:
     box_xyxy: tuple[float, float, float, float] | None = None
 
 
-def interpret_click(value: Mapping[str, Any] | None, image_wh: tuple[int, int], drag_px: float = 5.0
-                    ) -> Click | None:
+def interpret_click(value: Mapping[str, Any] | None, image_wh: tuple[int, int], drag_px: float = 5.0) -> Click | None:
     """Turn a ``streamlit_image_coordinates`` value into a point or a box in image pixels.
 
     The component reports display coordinates and the displayed ``width``/``height``;
@@ -200,6 +212,7 @@ def interpret_click(value: Mapping[str, Any] | None, image_wh: tuple[int, int], 
 
 
 # -- the table of prompts -----------------------------------------------------------------------
+
 
 def format_points(points: Sequence[Sequence[float]]) -> str:
     return "; ".join(f"{x:g},{y:g}" for x, y in points)
@@ -237,12 +250,19 @@ def draft_to_rows(draft: Draft) -> list[dict[str, Any]]:
     rows = []
     for obj in draft:
         for p in obj["prompts"]:
-            rows.append({
-                "id": int(obj["id"]), "name": obj["name"], "team": obj.get("team") or "",
-                "camera": p.get("camera") or "", "frame": p.get("frame"), "time": p.get("time"),
-                "positive": format_points(p["positive"]), "negative": format_points(p["negative"]),
-                "box_xyxy": "" if p.get("box_xyxy") is None else ",".join(f"{v:g}" for v in p["box_xyxy"]),
-            })
+            rows.append(
+                {
+                    "id": int(obj["id"]),
+                    "name": obj["name"],
+                    "team": obj.get("team") or "",
+                    "camera": p.get("camera") or "",
+                    "frame": p.get("frame"),
+                    "time": p.get("time"),
+                    "positive": format_points(p["positive"]),
+                    "negative": format_points(p["negative"]),
+                    "box_xyxy": "" if p.get("box_xyxy") is None else ",".join(f"{v:g}" for v in p["box_xyxy"]),
+                }
+            )
     return rows
 
 
@@ -274,13 +294,16 @@ def rows_to_draft(rows: Sequence[Mapping[str, Any]], previous: Draft) -> Draft:
         time = None if _blank(row.get("time")) else float(row["time"])
         if frame is None and time is None:
             raise PromptError(f"row {n}: give a frame (or a time in seconds)")
-        obj["prompts"].append({
-            "frame": frame, "time": time if frame is None else None,
-            "camera": None if _blank(row.get("camera")) else str(row["camera"]).strip(),
-            "positive": parse_points(row.get("positive") or "", f"row {n}: positive"),
-            "negative": parse_points(row.get("negative") or "", f"row {n}: negative"),
-            "box_xyxy": parse_box(row.get("box_xyxy")),
-        })
+        obj["prompts"].append(
+            {
+                "frame": frame,
+                "time": time if frame is None else None,
+                "camera": None if _blank(row.get("camera")) else str(row["camera"]).strip(),
+                "positive": parse_points(row.get("positive") or "", f"row {n}: positive"),
+                "negative": parse_points(row.get("negative") or "", f"row {n}: negative"),
+                "box_xyxy": parse_box(row.get("box_xyxy")),
+            }
+        )
     for obj in previous:
         if not obj["prompts"] and int(obj["id"]) not in objects:
             objects[int(obj["id"])] = copy.deepcopy(obj)
@@ -303,8 +326,10 @@ def frame_summary(draft: Draft, camera: str | None, frame: int) -> list[str]:
 
 # -- drawing ----------------------------------------------------------------------------------
 
-def draw_prompts(image: np.ndarray, draft: Draft, camera: str | None, frame: int,
-                 highlight: int | None = None) -> np.ndarray:
+
+def draw_prompts(
+    image: np.ndarray, draft: Draft, camera: str | None, frame: int, highlight: int | None = None
+) -> np.ndarray:
     """A copy of an RGB frame with the prompts of that camera and frame drawn in each object's colour.
 
     Positive clicks are filled dots, negative clicks crosses, boxes rectangles; the
@@ -333,8 +358,24 @@ def draw_prompts(image: np.ndarray, draft: Draft, camera: str | None, frame: int
             pts = p["positive"] or ([p["box_xyxy"][:2]] if p.get("box_xyxy") else [])
             if pts:
                 x, y = pts[0]
-                cv2.putText(out, f"{obj['id']} {obj['name']}", (round(x) + r + 2, max(10, round(y) - r)),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 2, cv2.LINE_AA)
-                cv2.putText(out, f"{obj['id']} {obj['name']}", (round(x) + r + 2, max(10, round(y) - r)),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.4, rgb, 1, cv2.LINE_AA)
+                cv2.putText(
+                    out,
+                    f"{obj['id']} {obj['name']}",
+                    (round(x) + r + 2, max(10, round(y) - r)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4,
+                    (255, 255, 255),
+                    2,
+                    cv2.LINE_AA,
+                )
+                cv2.putText(
+                    out,
+                    f"{obj['id']} {obj['name']}",
+                    (round(x) + r + 2, max(10, round(y) - r)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4,
+                    rgb,
+                    1,
+                    cv2.LINE_AA,
+                )
     return out

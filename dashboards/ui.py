@@ -14,9 +14,20 @@ from multicam.render import find_game_file
 from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
-PERSISTENT_KEYS = ("game_select", "run_select", "review_focus", "review_objects",
-                   "review_opacity", "review_mode", "review_labels", "review_boxes", "review_gt", "review_columns",
-                   "prompt_frame", "prompt_object")
+PERSISTENT_KEYS = (
+    "game_select",
+    "run_select",
+    "review_focus",
+    "review_objects",
+    "review_opacity",
+    "review_mode",
+    "review_labels",
+    "review_boxes",
+    "review_gt",
+    "review_columns",
+    "prompt_frame",
+    "prompt_object",
+)
 PENDING_RUN = "_open_run"
 EXTRA_GAMES = "_extra_games"
 
@@ -88,8 +99,9 @@ def sidebar(config: data.DashboardConfig) -> Context:
     ctx = Context(config=config)
     with st.sidebar:
         st.markdown("### multicam")
-        typed = st.text_input("Open a game file or run folder", key="typed_path",
-                              placeholder="path/to/game.yaml or runs/<game>/run1")
+        typed = st.text_input(
+            "Open a game file or run folder", key="typed_path", placeholder="path/to/game.yaml or runs/<game>/run1"
+        )
         if typed and typed != st.session_state.get("_typed_done"):
             st.session_state["_typed_done"] = typed
             _open_typed_path(typed, config)
@@ -101,8 +113,9 @@ def sidebar(config: data.DashboardConfig) -> Context:
             return ctx
         if st.session_state.get("game_select") not in games:
             st.session_state["game_select"] = games[0]
-        game_path = st.selectbox("Game", games, key="game_select", format_func=lambda p: Path(p).parent.name
-                                 + "/" + Path(p).name)
+        game_path = st.selectbox(
+            "Game", games, key="game_select", format_func=lambda p: Path(p).parent.name + "/" + Path(p).name
+        )
         try:
             ctx.game = data.load_allowed_game(game_path, config.roots)
         except MulticamError as exc:
@@ -117,8 +130,10 @@ def sidebar(config: data.DashboardConfig) -> Context:
             default = data.default_run(ctx.runs)
             st.session_state["run_select"] = str(default.path) if default else None
         if not options:
-            st.info(f"No run or ground truth for {ctx.game.name} yet: label objects on the Prompts page "
-                    f"and process the game.")
+            st.info(
+                f"No run or ground truth for {ctx.game.name} yet: label objects on the Prompts page "
+                f"and process the game."
+            )
             return ctx
         labels = {str(e.path): e.label for e in ctx.runs}
         chosen = st.selectbox("Run", options, key="run_select", format_func=lambda p: labels.get(p, p))

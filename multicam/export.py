@@ -84,25 +84,52 @@ def coco_dataset(run: Run, camera: str) -> dict[str, Any]:
     seen_ids: set[int] = set()
     for frame in sorted(run.frames(camera).values(), key=lambda f: f.frame):
         image_id = frame.frame + 1
-        images.append({"id": image_id, "file_name": f"{camera}/{frame.frame:05d}.png", "width": w, "height": h,
-                       "frame_index": frame.frame, "time": round(frame.time, 6)})
+        images.append(
+            {
+                "id": image_id,
+                "file_name": f"{camera}/{frame.frame:05d}.png",
+                "width": w,
+                "height": h,
+                "frame_index": frame.frame,
+                "time": round(frame.time, 6),
+            }
+        )
         for obj in frame.objects:
             if obj.box_xyxy is None:
                 continue
             x0, y0, x1, y1 = obj.box_xyxy
             seen_ids.add(obj.object_id)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": obj.object_id,
-                "segmentation": {"size": list(obj.rle["size"]), "counts": obj.rle["counts"]},
-                "area": obj.area, "bbox": [x0, y0, x1 - x0, y1 - y0], "iscrowd": 0,
-                "score": _confidence(obj.score),
-            })
-    categories = [{"id": i, "name": objects[i].name if i in objects else f"object {i}",
-                   "supercategory": (objects[i].team if i in objects else None) or "object"}
-                  for i in sorted(set(objects) | seen_ids)]
-    return {"info": {"description": f"multicam {run.kind} {run.path.name}, camera {camera}",
-                     "camera": camera, "game": run.game_name, "untrained": run.untrained},
-            "images": images, "annotations": annotations, "categories": categories}
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": obj.object_id,
+                    "segmentation": {"size": list(obj.rle["size"]), "counts": obj.rle["counts"]},
+                    "area": obj.area,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "iscrowd": 0,
+                    "score": _confidence(obj.score),
+                }
+            )
+    categories = [
+        {
+            "id": i,
+            "name": objects[i].name if i in objects else f"object {i}",
+            "supercategory": (objects[i].team if i in objects else None) or "object",
+        }
+        for i in sorted(set(objects) | seen_ids)
+    ]
+    return {
+        "info": {
+            "description": f"multicam {run.kind} {run.path.name}, camera {camera}",
+            "camera": camera,
+            "game": run.game_name,
+            "untrained": run.untrained,
+        },
+        "images": images,
+        "annotations": annotations,
+        "categories": categories,
+    }
 
 
 def export_coco(run: Run, out_dir: str | Path, cameras: Iterable[str] | None = None) -> Iterator[Path]:

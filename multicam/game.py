@@ -50,12 +50,13 @@ class _Frozen(BaseModel):
 class CameraConfig(_Frozen):
     """One camera: a name, its clip and its time offset against the reference camera."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
-                      description="Camera name: letters, digits, '_', '-', '.'.")
+    name: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Camera name: letters, digits, '_', '-', '.'."
+    )
     video: Path = Field(description="Path of the clip (MP4 or any format FFmpeg reads).")
     offset: float | Literal["auto"] = Field(
-        default=0.0,
-        description="Game time in seconds of the clip's first frame (reference clock), or 'auto'.")
+        default=0.0, description="Game time in seconds of the clip's first frame (reference clock), or 'auto'."
+    )
 
 
 class ModelConfig(_Frozen):
@@ -63,7 +64,8 @@ class ModelConfig(_Frozen):
 
     name: str = Field(default="sam2.1_hiera_tiny", description="Model name from `multicam models list`.")
     checkpoint: Path | None = Field(
-        default=None, description="Explicit checkpoint (.pt) file; overrides the download cache.")
+        default=None, description="Explicit checkpoint (.pt) file; overrides the download cache."
+    )
 
 
 class ProcessingConfig(_Frozen):
@@ -110,8 +112,10 @@ class GameConfig(_Frozen):
             raise ValueError(f"reference: camera {self.reference!r} is not one of the cameras {names}")
         ref = self.camera(self.reference)
         if ref.offset not in (0.0, "auto") and ref.offset != 0:
-            raise ValueError(f"cameras: the reference camera {self.reference!r} must have offset 0 "
-                             f"(it defines game time), got {ref.offset}")
+            raise ValueError(
+                f"cameras: the reference camera {self.reference!r} must have offset 0 "
+                f"(it defines game time), got {ref.offset}"
+            )
         return self
 
     def camera(self, name: str) -> CameraConfig:

@@ -89,8 +89,12 @@ class SequenceLayout:
         n = len(self)
         if not 0 <= index < n:
             raise IndexError(f"sequence index {index} out of range 0..{n - 1}")
-        return SequenceFrame(index=int(index), camera=self.cameras[int(self.camera_ids[index])].name,
-                             frame=int(self.frames[index]), time=float(self.times[index]))
+        return SequenceFrame(
+            index=int(index),
+            camera=self.cameras[int(self.camera_ids[index])].name,
+            frame=int(self.frames[index]),
+            time=float(self.times[index]),
+        )
 
     def __iter__(self) -> Iterator[SequenceFrame]:
         for i in range(len(self)):
@@ -146,7 +150,7 @@ def _ordered(cameras: Sequence[CameraTiming], reference: str | None) -> tuple[Ca
     if reference not in names:
         raise ValueError(f"reference camera {reference!r} not in {names}")
     ref = names.index(reference)
-    return (cams[ref],) + cams[:ref] + cams[ref + 1:]
+    return (cams[ref],) + cams[:ref] + cams[ref + 1 :]
 
 
 def _local_arrays(cams: tuple[CameraTiming, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -212,8 +216,13 @@ class FramePrompt:
     resolution_wh: tuple[int, int]
 
 
-def resolve_prompts(prompts: PromptsFile, layout: SequenceLayout, reference: str,
-                    resolutions: dict[str, tuple[int, int]], source: str = "prompts") -> list[FramePrompt]:
+def resolve_prompts(
+    prompts: PromptsFile,
+    layout: SequenceLayout,
+    reference: str,
+    resolutions: dict[str, tuple[int, int]],
+    source: str = "prompts",
+) -> list[FramePrompt]:
     """Turn a checked prompts file into per-(object, frame) prompts on the layout.
 
     A prompt given by ``time`` uses its camera's nearest frame. Several prompts of one
@@ -240,30 +249,50 @@ def resolve_prompts(prompts: PromptsFile, layout: SequenceLayout, reference: str
             try:
                 rank = layout.camera_rank(cam_name)
             except KeyError:
-                raise PromptError(f"{where}: unknown camera {cam_name!r}; the game's cameras are "
-                                  f"{list(layout.camera_names)}") from None
+                raise PromptError(
+                    f"{where}: unknown camera {cam_name!r}; the game's cameras are {list(layout.camera_names)}"
+                ) from None
             cam = layout.cameras[rank]
             if p.frame is not None:
                 frame = p.frame
             else:
                 frame = cam.frame_at(float(p.time))  # type: ignore[arg-type]
                 if frame is None:
-                    raise PromptError(f"{where}: time {p.time:g}s is outside camera {cam_name!r}'s clip "
-                                      f"({cam.start:.3f}s to {cam.end:.3f}s); use a time inside it")
+                    raise PromptError(
+                        f"{where}: time {p.time:g}s is outside camera {cam_name!r}'s clip "
+                        f"({cam.start:.3f}s to {cam.end:.3f}s); use a time inside it"
+                    )
             if not 0 <= frame < cam.frame_count:
-                raise PromptError(f"{where}: frame {frame} does not exist; camera {cam_name!r} has frames "
-                                  f"0..{cam.frame_count - 1}")
+                raise PromptError(
+                    f"{where}: frame {frame} does not exist; camera {cam_name!r} has frames 0..{cam.frame_count - 1}"
+                )
             index = layout.index_of(cam_name, frame)
-            new = FramePrompt(object_id=obj.id, camera=cam_name, frame=frame, index=index,
-                              positive=tuple(p.positive), negative=tuple(p.negative), box_xyxy=p.box_xyxy,
-                              resolution_wh=resolutions[cam_name])
+            new = FramePrompt(
+                object_id=obj.id,
+                camera=cam_name,
+                frame=frame,
+                index=index,
+                positive=tuple(p.positive),
+                negative=tuple(p.negative),
+                box_xyxy=p.box_xyxy,
+                resolution_wh=resolutions[cam_name],
+            )
             old = merged.get((obj.id, index))
             if old is not None:
                 if old.box_xyxy is not None and new.box_xyxy is not None:
-                    raise PromptError(f"{where}: object {obj.id} already has a box on camera {cam_name!r} "
-                                      f"frame {frame}; give one box per object and frame")
-                new = FramePrompt(object_id=obj.id, camera=cam_name, frame=frame, index=index,
-                                  positive=old.positive + new.positive, negative=old.negative + new.negative,
-                                  box_xyxy=old.box_xyxy or new.box_xyxy, resolution_wh=new.resolution_wh)
+                    raise PromptError(
+                        f"{where}: object {obj.id} already has a box on camera {cam_name!r} "
+                        f"frame {frame}; give one box per object and frame"
+                    )
+                new = FramePrompt(
+                    object_id=obj.id,
+                    camera=cam_name,
+                    frame=frame,
+                    index=index,
+                    positive=old.positive + new.positive,
+                    negative=old.negative + new.negative,
+                    box_xyxy=old.box_xyxy or new.box_xyxy,
+                    resolution_wh=new.resolution_wh,
+                )
             merged[(obj.id, index)] = new
     return sorted(merged.values(), key=lambda fp: (fp.index, fp.object_id))

@@ -47,8 +47,7 @@ def encode_rle(mask: np.ndarray) -> dict[str, Any]:
 def decode_rle(rle: dict[str, Any]) -> np.ndarray:
     """Decode COCO RLE (``str`` or ``bytes`` counts) to a boolean ``(H, W)`` array."""
     counts = rle["counts"]
-    as_bytes = {"size": list(rle["size"]),
-                "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    as_bytes = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
     return mask_utils.decode(as_bytes).astype(bool)
 
 
@@ -184,12 +183,19 @@ class FrameMasks:
 
     @classmethod
     def from_label_map(
-        cls, camera: str, frame: int, time: float, label_map: np.ndarray,
+        cls,
+        camera: str,
+        frame: int,
+        time: float,
+        label_map: np.ndarray,
         object_ids: Iterable[int] | None = None,
     ) -> FrameMasks:
         """Build from an ``(H, W)`` integer id map (0 = background)."""
-        ids = sorted(int(i) for i in np.unique(label_map) if i != 0) if object_ids is None \
+        ids = (
+            sorted(int(i) for i in np.unique(label_map) if i != 0)
+            if object_ids is None
             else sorted(int(i) for i in object_ids)
+        )
         objects = []
         for oid in ids:
             m = label_map == oid

@@ -53,26 +53,29 @@ class ModelSpec:
         return f"{self.name}.pt"
 
 
-def _spec(version: str, size: str, cfg: str, params: int, approx_mb: int, size_bytes: int | None = None
-          ) -> ModelSpec:
+def _spec(version: str, size: str, cfg: str, params: int, approx_mb: int, size_bytes: int | None = None) -> ModelSpec:
     if version == "2.1":
         name, config, base = f"sam2.1_hiera_{size}", f"configs/sam2.1/sam2.1_hiera_{cfg}.yaml", SAM2_1_URL
     else:
         name, config, base = f"sam2_hiera_{size}", f"configs/sam2/sam2_hiera_{cfg}.yaml", SAM2_URL
-    return ModelSpec(name=name, config=config, url=f"{base}/{name}.pt", params=params,
-                     size_bytes=size_bytes, approx_mb=approx_mb)
+    return ModelSpec(
+        name=name, config=config, url=f"{base}/{name}.pt", params=params, size_bytes=size_bytes, approx_mb=approx_mb
+    )
 
 
-REGISTRY: dict[str, ModelSpec] = {s.name: s for s in (
-    _spec("2.1", "tiny", "t", 38_962_498, 156),
-    _spec("2.1", "small", "s", 46_060_354, 184),
-    _spec("2.1", "base_plus", "b+", 80_850_178, 324),
-    _spec("2.1", "large", "l", 224_446_642, 898),
-    _spec("2", "tiny", "t", 38_945_986, 156, size_bytes=155_906_050),
-    _spec("2", "small", "s", 46_043_842, 184),
-    _spec("2", "base_plus", "b+", 80_833_666, 324),
-    _spec("2", "large", "l", 224_430_130, 898),
-)}
+REGISTRY: dict[str, ModelSpec] = {
+    s.name: s
+    for s in (
+        _spec("2.1", "tiny", "t", 38_962_498, 156),
+        _spec("2.1", "small", "s", 46_060_354, 184),
+        _spec("2.1", "base_plus", "b+", 80_850_178, 324),
+        _spec("2.1", "large", "l", 224_446_642, 898),
+        _spec("2", "tiny", "t", 38_945_986, 156, size_bytes=155_906_050),
+        _spec("2", "small", "s", 46_043_842, 184),
+        _spec("2", "base_plus", "b+", 80_833_666, 324),
+        _spec("2", "large", "l", 224_430_130, 898),
+    )
+}
 
 
 def get_model(name: str) -> ModelSpec:
@@ -80,8 +83,9 @@ def get_model(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)} "
-                         f"(see `multicam models list`)") from None
+        raise ModelError(
+            f"unknown model {name!r}; known models: {', '.join(REGISTRY)} (see `multicam models list`)"
+        ) from None
 
 
 def multicam_home() -> Path:
@@ -126,12 +130,21 @@ def checkpoint_sha256(path: str | Path) -> str:
 
 def manual_instructions(spec: ModelSpec) -> str:
     target = models_dir() / spec.filename
-    return (f"download {spec.url} by hand and place it at {target} "
-            f"(or set model.checkpoint in the game file / pass --checkpoint FILE)")
+    return (
+        f"download {spec.url} by hand and place it at {target} "
+        f"(or set model.checkpoint in the game file / pass --checkpoint FILE)"
+    )
 
 
-def download(name: str, *, url: str | None = None, progress: bool = True, force: bool = False,
-             timeout_s: float = 30.0, on_progress: Callable[[int], None] | None = None) -> Path:
+def download(
+    name: str,
+    *,
+    url: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+    timeout_s: float = 30.0,
+    on_progress: Callable[[int], None] | None = None,
+) -> Path:
     """Download a model's checkpoint into the cache and return its path.
 
     Writes ``<name>.pt`` through a temporary file in the same folder, checks its size
@@ -171,21 +184,31 @@ def download(name: str, *, url: str | None = None, progress: bool = True, force:
                 response = urllib.request.urlopen(source, timeout=timeout_s)  # noqa: S310 - http(s)/file URL
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = getattr(exc, "reason", exc)
-                raise ModelError(f"cannot download {spec.name} from {source}: {reason}. "
-                                 f"Offline? {manual_instructions(spec)}") from None
+                raise ModelError(
+                    f"cannot download {spec.name} from {source}: {reason}. Offline? {manual_instructions(spec)}"
+                ) from None
             with response:
                 length = response.headers.get("Content-Length")
                 expected = int(length) if length and length.isdigit() else None
                 total = spec.size_bytes if spec.size_bytes is not None else expected
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=spec.filename,
-                          disable=not progress, leave=False) as bar:
+                with tqdm(
+                    total=total,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=spec.filename,
+                    disable=not progress,
+                    leave=False,
+                ) as bar:
                     while True:
                         try:
                             block = response.read(1 << 20)
                         except (OSError, urllib.error.URLError) as exc:
-                            raise ModelError(f"download of {spec.name} from {source} broke off after "
-                                             f"{received} bytes ({exc}); run it again, or "
-                                             f"{manual_instructions(spec)}") from None
+                            raise ModelError(
+                                f"download of {spec.name} from {source} broke off after "
+                                f"{received} bytes ({exc}); run it again, or "
+                                f"{manual_instructions(spec)}"
+                            ) from None
                         if not block:
                             break
                         out.write(block)
@@ -196,8 +219,10 @@ def download(name: str, *, url: str | None = None, progress: bool = True, force:
                             on_progress(len(block))
         for what, size in (("the server announced", expected), ("the registry lists", spec.size_bytes)):
             if size is not None and received != size:
-                raise ModelError(f"download of {spec.name} from {source} is {received} bytes but {what} "
-                                 f"{size}; run it again, or {manual_instructions(spec)}")
+                raise ModelError(
+                    f"download of {spec.name} from {source} is {received} bytes but {what} "
+                    f"{size}; run it again, or {manual_instructions(spec)}"
+                )
         if received == 0:
             raise ModelError(f"download of {spec.name} from {source} is empty; {manual_instructions(spec)}")
         os.replace(tmp, target)
@@ -209,8 +234,9 @@ def download(name: str, *, url: str | None = None, progress: bool = True, force:
     return target
 
 
-def resolve_checkpoint(name: str, checkpoint: Path | None = None, *, download_missing: bool = True,
-                       progress: bool = True) -> Path:
+def resolve_checkpoint(
+    name: str, checkpoint: Path | None = None, *, download_missing: bool = True, progress: bool = True
+) -> Path:
     """The checkpoint to load: an explicit file, else the cache (downloading it when missing).
 
     Raises:
@@ -227,10 +253,13 @@ def resolve_checkpoint(name: str, checkpoint: Path | None = None, *, download_mi
     if cached is not None:
         return cached
     if not download_missing:
-        raise ModelError(f"no checkpoint for {name}: run `multicam models download {name}`, or "
-                         f"{manual_instructions(spec)}. To try the pipeline without weights, use --untrained.")
+        raise ModelError(
+            f"no checkpoint for {name}: run `multicam models download {name}`, or "
+            f"{manual_instructions(spec)}. To try the pipeline without weights, use --untrained."
+        )
     try:
         return download(name, progress=progress)
     except ModelError as exc:
-        raise ModelError(f"{exc}. To try the pipeline without weights, use --untrained "
-                         f"(masks from random weights).") from None
+        raise ModelError(
+            f"{exc}. To try the pipeline without weights, use --untrained (masks from random weights)."
+        ) from None

@@ -41,8 +41,10 @@ from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
 from multicam.rundir import CameraInfo, ObjectInfo, RunWriter, next_run_dir, now_iso, open_run
 from multicam.session import OpenGame, open_game
 
-UNTRAINED_WARNING = ("masks from RANDOM weights (--untrained): they show that the pipeline runs, "
-                     "not what SAM 2 sees; do not evaluate or publish them")
+UNTRAINED_WARNING = (
+    "masks from RANDOM weights (--untrained): they show that the pipeline runs, "
+    "not what SAM 2 sees; do not evaluate or publish them"
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,7 @@ def resolved_config(config: GameConfig, options: ProcessOptions, *, checkpoint: 
             data["model"]["checkpoint"] = None  # the game's checkpoint belongs to the game's model
     if checkpoint is not None:
         data["model"]["checkpoint"] = checkpoint
-    for key, value in (("device", options.device), ("image_size", options.image_size),
-                       ("layout", options.layout)):
+    for key, value in (("device", options.device), ("image_size", options.image_size), ("layout", options.layout)):
         if value is not None:
             data["processing"][key] = value
     try:
@@ -141,8 +142,15 @@ def resolved_config(config: GameConfig, options: ProcessOptions, *, checkpoint: 
         raise GameFileError(format_validation_error(exc, "options")) from None
 
 
-def _manifest(opened: OpenGame, config: GameConfig, engine_info: Any, spec: Any, checkpoint: Path | None,
-              sha256: str | None, frames: int) -> dict[str, Any]:
+def _manifest(
+    opened: OpenGame,
+    config: GameConfig,
+    engine_info: Any,
+    spec: Any,
+    checkpoint: Path | None,
+    sha256: str | None,
+    frames: int,
+) -> dict[str, Any]:
     from multicam.engine import versions
 
     return {
@@ -150,9 +158,12 @@ def _manifest(opened: OpenGame, config: GameConfig, engine_info: Any, spec: Any,
         "reference": opened.reference,
         "config": config.model_dump(mode="json"),
         "model": {
-            "name": spec.name, "config": spec.config,
-            "checkpoint": None if checkpoint is None else str(checkpoint), "sha256": sha256,
-            "untrained": engine_info.untrained, "params": engine_info.params,
+            "name": spec.name,
+            "config": spec.config,
+            "checkpoint": None if checkpoint is None else str(checkpoint),
+            "sha256": sha256,
+            "untrained": engine_info.untrained,
+            "params": engine_info.params,
             **({"warning": UNTRAINED_WARNING} if engine_info.untrained else {}),
         },
         "versions": versions(),
@@ -259,44 +270,74 @@ def _prepare(opened: OpenGame, options: ProcessOptions) -> _Prepared:
         config = config.model_copy(update={"model": config.model.model_copy(update={"checkpoint": None})})
     if not opened.prompts.objects:
         where = opened.game.prompts_path or f"{opened.game.path} (no 'prompts:' file named)"
-        raise PromptError(f"nothing to track: no objects in {where}; label at least one object "
-                          f"(a click or a box) on the reference camera {opened.reference!r}")
+        raise PromptError(
+            f"nothing to track: no objects in {where}; label at least one object "
+            f"(a click or a box) on the reference camera {opened.reference!r}"
+        )
     spec = get_model(config.model.name)
     checkpoint: Path | None = None
     if not options.untrained:
         explicit = options.checkpoint
         if explicit is None and options.model is None:
             explicit = opened.game.checkpoint_path
-        checkpoint = resolve_checkpoint(spec.name, explicit, download_missing=options.download,
-                                        progress=options.progress).resolve()
+        checkpoint = resolve_checkpoint(
+            spec.name, explicit, download_missing=options.download, progress=options.progress
+        ).resolve()
         config = resolved_config(opened.game.config, options, checkpoint=checkpoint)
     layout = build_layout(opened.timeline, config.processing.layout)
-    prompts = resolve_prompts(opened.prompts, layout, opened.reference,
-                              {n: i.resolution_wh for n, i in opened.clips.items()},
-                              source=str(opened.game.prompts_path))
+    prompts = resolve_prompts(
+        opened.prompts,
+        layout,
+        opened.reference,
+        {n: i.resolution_wh for n, i in opened.clips.items()},
+        source=str(opened.game.prompts_path),
+    )
     return _Prepared(opened, config, spec, checkpoint, layout, prompts)
 
 
 def _build_engine(prep: _Prepared, options: ProcessOptions):
     from multicam.engine import Engine, EngineOptions
 
-    return Engine.build(prep.spec.config, prep.checkpoint, untrained=options.untrained, options=EngineOptions(
-        device=prep.config.processing.device, image_size=prep.config.processing.image_size, dtype=options.dtype,
-        compile=options.compile, decode_cache=options.decode_cache, batch_objects=options.batch_objects,
-        prefetch=options.prefetch, threads=options.threads))
+    return Engine.build(
+        prep.spec.config,
+        prep.checkpoint,
+        untrained=options.untrained,
+        options=EngineOptions(
+            device=prep.config.processing.device,
+            image_size=prep.config.processing.image_size,
+            dtype=options.dtype,
+            compile=options.compile,
+            decode_cache=options.decode_cache,
+            batch_objects=options.batch_objects,
+            prefetch=options.prefetch,
+            threads=options.threads,
+        ),
+    )
 
 
 def _options_json(options: ProcessOptions) -> dict[str, Any]:
     cache = _feature_cache_dir(options)
-    return {"dtype": options.dtype, "compile": options.compile, "batch_objects": options.batch_objects,
-            "decode_cache": options.decode_cache, "prefetch": options.prefetch, "threads": options.threads,
-            "feature_cache": None if cache is None else str(cache.resolve()),
-            "feature_cache_gb": options.feature_cache_gb, "snapshot_every_s": options.snapshot_every_s,
-            "untrained": options.untrained, "download": options.download}
+    return {
+        "dtype": options.dtype,
+        "compile": options.compile,
+        "batch_objects": options.batch_objects,
+        "decode_cache": options.decode_cache,
+        "prefetch": options.prefetch,
+        "threads": options.threads,
+        "feature_cache": None if cache is None else str(cache.resolve()),
+        "feature_cache_gb": options.feature_cache_gb,
+        "snapshot_every_s": options.snapshot_every_s,
+        "untrained": options.untrained,
+        "download": options.download,
+    }
 
 
-def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessOptions(), *,
-                 on_frame: Callable[[FrameMasks], None] | None = None) -> ProcessResult:
+def process_game(
+    game: str | Path | OpenGame,
+    options: ProcessOptions = ProcessOptions(),
+    *,
+    on_frame: Callable[[FrameMasks], None] | None = None,
+) -> ProcessResult:
     """Run SAM 2 over every camera of a game and write a run directory.
 
     Args:
@@ -322,17 +363,35 @@ def process_game(game: str | Path | OpenGame, options: ProcessOptions = ProcessO
     return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
 
 
-def _run(prep: _Prepared, engine: Any, options: ProcessOptions, run_dir: Path, manifest: dict[str, Any],
-         sha256: str | None, *, on_frame: Callable[[FrameMasks], None] | None, resume: Any = None,
-         kept: dict[str, int] | None = None, resumes: list | None = None) -> ProcessResult:
+def _run(
+    prep: _Prepared,
+    engine: Any,
+    options: ProcessOptions,
+    run_dir: Path,
+    manifest: dict[str, Any],
+    sha256: str | None,
+    *,
+    on_frame: Callable[[FrameMasks], None] | None,
+    resume: Any = None,
+    kept: dict[str, int] | None = None,
+    resumes: list | None = None,
+) -> ProcessResult:
     """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
     from tqdm import tqdm
 
     from multicam.engine import FeatureCache, describe_cache
 
     opened, layout = prep.opened, prep.layout
-    cameras = [CameraInfo(name=c.name, resolution_wh=opened.clips[c.name].resolution_wh, fps=c.fps,
-                          frame_count=c.frame_count, offset=c.offset) for c in opened.timeline.cameras]
+    cameras = [
+        CameraInfo(
+            name=c.name,
+            resolution_wh=opened.clips[c.name].resolution_wh,
+            fps=c.fps,
+            frame_count=c.frame_count,
+            offset=c.offset,
+        )
+        for c in opened.timeline.cameras
+    ]
     objects = [ObjectInfo(object_id=o.id, name=o.name, team=o.team) for o in opened.prompts.merged()]
     clips = {name: opened.clip(name, cache_size=options.decode_cache) for name in opened.camera_names}
     cache_dir = _feature_cache_dir(options)
@@ -343,24 +402,34 @@ def _run(prep: _Prepared, engine: Any, options: ProcessOptions, run_dir: Path, m
     done_before = resume.done if resume is not None else 0
     frames = 0
     t0 = time.perf_counter()
-    with RunWriter(run_dir, manifest, cameras, objects) as writer, \
-            tqdm(total=len(layout), initial=done_before, unit="frame", desc=f"{opened.name} ({layout.kind})",
-                 disable=not options.progress, dynamic_ncols=True) as bar:
+    with (
+        RunWriter(run_dir, manifest, cameras, objects) as writer,
+        tqdm(
+            total=len(layout),
+            initial=done_before,
+            unit="frame",
+            desc=f"{opened.name} ({layout.kind})",
+            disable=not options.progress,
+            dynamic_ncols=True,
+        ) as bar,
+    ):
         if kept is not None:
             writer.manifest["frames_written"] = dict(kept)
-            writer.update(started_at=manifest.get("started_at", writer.manifest["started_at"]),
-                          resumes=resumes or [])
+            writer.update(started_at=manifest.get("started_at", writer.manifest["started_at"]), resumes=resumes or [])
             writer.manifest.pop("error", None)
             writer.write_manifest()
         background = _BackgroundWriter(writer, on_frame, bar)
         last_snapshot = time.monotonic()
         try:
-            with contextlib.closing(engine.track_frames(layout, clips, prep.prompts, features=features,
-                                                        resume=resume)) as stream:
+            with contextlib.closing(
+                engine.track_frames(layout, clips, prep.prompts, features=features, resume=resume)
+            ) as stream:
                 for tracked in stream:
                     background.put(tracked)
-                    if options.snapshot_every_s is not None and \
-                            time.monotonic() - last_snapshot >= options.snapshot_every_s:
+                    if (
+                        options.snapshot_every_s is not None
+                        and time.monotonic() - last_snapshot >= options.snapshot_every_s
+                    ):
                         background.drain()
                         engine.save_snapshot(snapshot_path)
                         last_snapshot = time.monotonic()
@@ -372,24 +441,33 @@ def _run(prep: _Prepared, engine: Any, options: ProcessOptions, run_dir: Path, m
             frames = background.written
             track_s = time.perf_counter() - t0
             stats = engine.stats
-            writer.update(timings={
-                "build_s": engine.info.build_s, "prompt_s": round(stats.prompt_s, 3),
-                "track_s": round(track_s, 3),
-                "frames_per_s": round(frames / track_s, 3) if track_s > 0 else None,
-            }, memory={
-                "max_held_outputs": stats.max_held_outputs, "max_held_bytes": stats.max_held_bytes,
-                "max_held_decoded_frames": stats.max_held_frames,
-            }, features={
-                "cache": None if cache is None else str(cache.root), "encoder_forwards": stats.encoder_forwards,
-                "loaded": stats.features_loaded, **({} if cache is None else describe_cache(cache.stats)),
-            })
+            writer.update(
+                timings={
+                    "build_s": engine.info.build_s,
+                    "prompt_s": round(stats.prompt_s, 3),
+                    "track_s": round(track_s, 3),
+                    "frames_per_s": round(frames / track_s, 3) if track_s > 0 else None,
+                },
+                memory={
+                    "max_held_outputs": stats.max_held_outputs,
+                    "max_held_bytes": stats.max_held_bytes,
+                    "max_held_decoded_frames": stats.max_held_frames,
+                },
+                features={
+                    "cache": None if cache is None else str(cache.root),
+                    "encoder_forwards": stats.encoder_forwards,
+                    "loaded": stats.features_loaded,
+                    **({} if cache is None else describe_cache(cache.stats)),
+                },
+            )
             if resumes:
                 resumes[-1]["replayed_frames"] = stats.replayed
     snapshot_path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         snapshot_path.parent.rmdir()
-    return ProcessResult(run_dir=run_dir, frames=frames, untrained=options.untrained, track_s=track_s,
-                         manifest=writer.manifest)
+    return ProcessResult(
+        run_dir=run_dir, frames=frames, untrained=options.untrained, track_s=track_s, manifest=writer.manifest
+    )
 
 
 # -- resume ------------------------------------------------------------------------------------------
@@ -456,7 +534,7 @@ def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[Fra
     header, body = (rows[0], rows[1:]) if rows else (None, [])
     kept_rows = []
     counts: dict[tuple[str, int], int] = {}
-    allowed = {name: set(frames_of[name][:position[name]]) for name in layout.camera_names}
+    allowed = {name: set(frames_of[name][: position[name]]) for name in layout.camera_names}
     for row in body:
         fields = next(csv.reader([row]))
         if len(fields) < 2 or not fields[1].isdigit() or fields[0] not in allowed:
@@ -474,14 +552,19 @@ def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[Fra
             done -= 1
             kept_rows = [(key, row) for key, row in kept_rows if key != last]
     for name in layout.camera_names:
-        _write_lines(masks_dir / f"{name}.jsonl", lines[name][:position[name]])
+        _write_lines(masks_dir / f"{name}.jsonl", lines[name][: position[name]])
     if header is not None:
         _write_lines(rows_path, [header] + [row for _, row in kept_rows])
     return done
 
 
-def resume_run(run_dir: str | Path, *, progress: bool = True, on_frame: Callable[[FrameMasks], None] | None = None,
-               snapshot_every_s: float | None = None) -> ProcessResult:
+def resume_run(
+    run_dir: str | Path,
+    *,
+    progress: bool = True,
+    on_frame: Callable[[FrameMasks], None] | None = None,
+    snapshot_every_s: float | None = None,
+) -> ProcessResult:
     """Continue an interrupted run (status running, failed or interrupted) in its own directory.
 
     Frames already written are kept; the engine restarts from the last state snapshot
@@ -502,46 +585,87 @@ def resume_run(run_dir: str | Path, *, progress: bool = True, on_frame: Callable
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
     proc = m.get("process") or {}
     if run.status == "running" and proc.get("host") == socket.gethostname() and _alive(proc.get("pid")):
-        raise RunDirError(f"{run_dir} is still being written by process {proc['pid']}; stop it first "
-                          f"(Ctrl-C), then resume")
+        raise RunDirError(
+            f"{run_dir} is still being written by process {proc['pid']}; stop it first (Ctrl-C), then resume"
+        )
     if "options" not in m or "prompts_sha256" not in m:
-        raise RunDirError(f"{run_dir} was written by an older multicam without resume information; "
-                          f"start a new run")
+        raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
     saved = m["options"]
     cfg = m["config"]
     options = ProcessOptions(
-        model=cfg["model"]["name"], checkpoint=None if cfg["model"]["checkpoint"] is None else
-        Path(cfg["model"]["checkpoint"]), device=cfg["processing"]["device"],
-        image_size=cfg["processing"]["image_size"], layout=cfg["processing"]["layout"], dtype=saved["dtype"],
-        compile=saved["compile"], untrained=bool(saved["untrained"]), runs_dir=run_dir.parent.parent,
-        download=False, progress=progress, decode_cache=saved["decode_cache"],
-        batch_objects=saved["batch_objects"], feature_cache=saved["feature_cache"] or "off",
-        feature_cache_gb=saved["feature_cache_gb"], prefetch=saved["prefetch"], threads=saved["threads"],
-        snapshot_every_s=saved["snapshot_every_s"] if snapshot_every_s is None else snapshot_every_s)
+        model=cfg["model"]["name"],
+        checkpoint=None if cfg["model"]["checkpoint"] is None else Path(cfg["model"]["checkpoint"]),
+        device=cfg["processing"]["device"],
+        image_size=cfg["processing"]["image_size"],
+        layout=cfg["processing"]["layout"],
+        dtype=saved["dtype"],
+        compile=saved["compile"],
+        untrained=bool(saved["untrained"]),
+        runs_dir=run_dir.parent.parent,
+        download=False,
+        progress=progress,
+        decode_cache=saved["decode_cache"],
+        batch_objects=saved["batch_objects"],
+        feature_cache=saved["feature_cache"] or "off",
+        feature_cache_gb=saved["feature_cache_gb"],
+        prefetch=saved["prefetch"],
+        threads=saved["threads"],
+        snapshot_every_s=saved["snapshot_every_s"] if snapshot_every_s is None else snapshot_every_s,
+    )
     opened = open_game(m["game"]["path"])
     prep = _prepare(opened, options)
     if len(prep.layout) != m.get("sequence_frames"):
-        raise RunDirError(f"the game {m['game']['path']} now has {len(prep.layout)} sequence frames, the run "
-                          f"{m.get('sequence_frames')}: its clips changed; start a new run")
+        raise RunDirError(
+            f"the game {m['game']['path']} now has {len(prep.layout)} sequence frames, the run "
+            f"{m.get('sequence_frames')}: its clips changed; start a new run"
+        )
     if prompts_digest(prep.prompts) != m["prompts_sha256"]:
-        raise RunDirError(f"the prompts of {m['game']['path']} changed since {run_dir} started; start a new "
-                          f"run (the feature cache makes it fast)")
+        raise RunDirError(
+            f"the prompts of {m['game']['path']} changed since {run_dir} started; start a new "
+            f"run (the feature cache makes it fast)"
+        )
     from multicam.engine import ResumePoint
 
     done = finished_frames(run_dir, prep.layout, prep.prompts)
     snapshot = run_dir / "resume" / "state.pt"
-    kept = {name: sum(1 for _ in _read_complete_lines(run_dir / "masks" / f"{name}.jsonl"))
-            for name in prep.layout.camera_names}
+    kept = {
+        name: sum(1 for _ in _read_complete_lines(run_dir / "masks" / f"{name}.jsonl"))
+        for name in prep.layout.camera_names
+    }
     engine = _build_engine(prep, options)
     sha256 = m["model"].get("sha256")
-    manifest = {key: value for key, value in m.items()
-                if key not in ("format", "format_version", "kind", "cameras", "objects", "status",
-                               "finished_at", "frames_written", "error", "process")}
-    resumes = list(m.get("resumes", [])) + [{"at": now_iso(), "frames_kept": done, "previous_status": run.status,
-                                              "snapshot": snapshot.is_file()}]
-    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame,
-                resume=ResumePoint(done=done, snapshot=snapshot if snapshot.is_file() else None),
-                kept=kept, resumes=resumes)
+    manifest = {
+        key: value
+        for key, value in m.items()
+        if key
+        not in (
+            "format",
+            "format_version",
+            "kind",
+            "cameras",
+            "objects",
+            "status",
+            "finished_at",
+            "frames_written",
+            "error",
+            "process",
+        )
+    }
+    resumes = list(m.get("resumes", [])) + [
+        {"at": now_iso(), "frames_kept": done, "previous_status": run.status, "snapshot": snapshot.is_file()}
+    ]
+    return _run(
+        prep,
+        engine,
+        options,
+        run_dir,
+        manifest,
+        sha256,
+        on_frame=on_frame,
+        resume=ResumePoint(done=done, snapshot=snapshot if snapshot.is_file() else None),
+        kept=kept,
+        resumes=resumes,
+    )
 
 
 def _alive(pid: Any) -> bool:

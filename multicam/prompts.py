@@ -77,8 +77,8 @@ class PromptsFile(_Frozen):
             other = seen.get(obj.id)
             if other is not None and (other.name != obj.name or other.team != obj.team):
                 raise ValueError(
-                    f"object id {obj.id} is used for both {other.name!r} and {obj.name!r}; "
-                    f"give each object its own id")
+                    f"object id {obj.id} is used for both {other.name!r} and {obj.name!r}; give each object its own id"
+                )
             seen[obj.id] = obj
         return self
 
@@ -166,17 +166,16 @@ def validate_prompts(
                 raise PromptError(f"{where}: unknown camera {cam!r}; the game's cameras are {sorted(cameras)}")
             width, height, frames = cameras[cam]
             if p.frame is not None and p.frame >= frames:
-                raise PromptError(
-                    f"{where}: frame {p.frame} does not exist; camera {cam!r} has frames 0..{frames - 1}")
+                raise PromptError(f"{where}: frame {p.frame} does not exist; camera {cam!r} has frames 0..{frames - 1}")
             for kind, pts in (("positive", p.positive), ("negative", p.negative)):
                 for x, y in pts:
                     if not (0 <= x < width and 0 <= y < height):
                         raise PromptError(
-                            f"{where}: {kind} point ({x:g}, {y:g}) is outside camera {cam!r}'s "
-                            f"{width}x{height} image")
+                            f"{where}: {kind} point ({x:g}, {y:g}) is outside camera {cam!r}'s {width}x{height} image"
+                        )
             if p.box_xyxy is not None:
                 x0, y0, x1, y1 = p.box_xyxy
                 if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
                     raise PromptError(
-                        f"{where}: box_xyxy {list(p.box_xyxy)} reaches outside camera {cam!r}'s "
-                        f"{width}x{height} image")
+                        f"{where}: box_xyxy {list(p.box_xyxy)} reaches outside camera {cam!r}'s {width}x{height} image"
+                    )

@@ -79,8 +79,9 @@ def text_scale(resolution_wh: tuple[int, int]) -> float:
     return max(0.35, sv.calculate_optimal_text_scale(resolution_wh=resolution_wh))
 
 
-def to_detections(frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None = None,
-                  visible_ids: frozenset[int] | None = None) -> sv.Detections:
+def to_detections(
+    frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None = None, visible_ids: frozenset[int] | None = None
+) -> sv.Detections:
     """A frame's masks as ``sv.Detections``: ``mask (N, H, W)``, ``xyxy (N, 4)``, ``class_id`` = object id.
 
     Args:
@@ -90,8 +91,9 @@ def to_detections(frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None
         visible_ids: keep only these object ids (``None``: all).
     """
     width, height = resolution_wh or frame_masks.resolution_wh
-    objs = [o for o in frame_masks.objects
-            if o.box_xyxy is not None and (visible_ids is None or o.object_id in visible_ids)]
+    objs = [
+        o for o in frame_masks.objects if o.box_xyxy is not None and (visible_ids is None or o.object_id in visible_ids)
+    ]
     if not objs:
         return sv.Detections.empty()
     masks = np.zeros((len(objs), height, width), dtype=bool)
@@ -111,9 +113,15 @@ def to_detections(frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None
     return sv.Detections(xyxy=xyxy, mask=masks, class_id=ids, tracker_id=ids.copy(), confidence=confidence)
 
 
-def annotate_frame(image: np.ndarray, frame_masks: FrameMasks | None, objects: Mapping[int, ObjectInfo],
-                   style: OverlayStyle = OverlayStyle(), *, ground_truth: FrameMasks | None = None,
-                   banner: str | None = None) -> np.ndarray:
+def annotate_frame(
+    image: np.ndarray,
+    frame_masks: FrameMasks | None,
+    objects: Mapping[int, ObjectInfo],
+    style: OverlayStyle = OverlayStyle(),
+    *,
+    ground_truth: FrameMasks | None = None,
+    banner: str | None = None,
+) -> np.ndarray:
     """Draw a frame's masks, boxes and labels on a copy of an RGB image.
 
     Args:
@@ -141,8 +149,9 @@ def annotate_frame(image: np.ndarray, frame_masks: FrameMasks | None, objects: M
                 scene = sv.BoxAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
             if style.labels:
                 labels = [object_label(int(i), objects) for i in det.class_id]
-                scene = sv.LabelAnnotator(color=PALETTE, text_scale=text_scale(wh), text_thickness=1,
-                                          text_padding=3, smart_position=True).annotate(scene, det, labels)
+                scene = sv.LabelAnnotator(
+                    color=PALETTE, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
+                ).annotate(scene, det, labels)
     if ground_truth is not None:
         gt = to_detections(ground_truth, wh, style.visible_ids)
         if len(gt):
@@ -153,8 +162,9 @@ def annotate_frame(image: np.ndarray, frame_masks: FrameMasks | None, objects: M
     return out
 
 
-def draw_banner(image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB,
-                scale: float | None = None) -> np.ndarray:
+def draw_banner(
+    image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB, scale: float | None = None
+) -> np.ndarray:
     """A copy of an RGB image with a coloured strip and white text across its top."""
     out = image.copy()
     width = out.shape[1]
@@ -162,8 +172,16 @@ def draw_banner(image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = 
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     strip = th + base + 8
     cv2.rectangle(out, (0, 0), (width, strip), color_rgb, thickness=-1)
-    cv2.putText(out, text, (max(4, (width - tw) // 2), strip - base - 4), cv2.FONT_HERSHEY_SIMPLEX,
-                scale, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        out,
+        text,
+        (max(4, (width - tw) // 2), strip - base - 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return out
 
 
@@ -183,8 +201,7 @@ def draw_caption(image: np.ndarray, text: str) -> np.ndarray:
     scale = text_scale((width, height))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     cv2.rectangle(out, (0, height - th - base - 6), (tw + 8, height), (0, 0, 0), thickness=-1)
-    cv2.putText(out, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(out, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
@@ -199,7 +216,7 @@ def fit_tile(image: np.ndarray | None, tile_wh: tuple[int, int]) -> np.ndarray:
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
     resized = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
     x0, y0 = (tw - nw) // 2, (th - nh) // 2
-    tile[y0:y0 + nh, x0:x0 + nw] = resized
+    tile[y0 : y0 + nh, x0 : x0 + nw] = resized
     return tile
 
 
@@ -231,12 +248,11 @@ def mosaic(tiles: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
         if tile.shape[:2] != (h, w):
             raise ValueError(f"tile {k} is {tile.shape[1]}x{tile.shape[0]}, expected {w}x{h}")
         r, c = divmod(k, cols)
-        out[r * h:(r + 1) * h, c * w:(c + 1) * w] = tile
+        out[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
     return out
 
 
-def mosaic_tile_wh(resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH
-                   ) -> tuple[int, int]:
+def mosaic_tile_wh(resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH) -> tuple[int, int]:
     """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width``; even numbers."""
     w = max(r[0] for r in resolutions_wh)
     h = max(r[1] for r in resolutions_wh)
@@ -270,8 +286,9 @@ class VideoResult:
     fps: float
 
 
-def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float, *, crf: int = 23,
-                preset: str = "veryfast") -> VideoResult:
+def write_video(
+    frames: Iterable[np.ndarray], path: str | Path, fps: float, *, crf: int = 23, preset: str = "veryfast"
+) -> VideoResult:
     """Encode RGB frames as an H.264 MP4 that browsers play (libx264, yuv420p, faststart).
 
     Frames are consumed one at a time; the size of the first frame fixes the video size
@@ -302,8 +319,9 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float, *, c
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": preset}
             elif (image.shape[1], image.shape[0]) != size:
-                raise ValueError(f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is "
-                                 f"{size[0]}x{size[1]}")
+                raise ValueError(
+                    f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
+                )
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             for packet in stream.encode(frame):  # type: ignore[union-attr]
                 container.mux(packet)
@@ -324,10 +342,12 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float, *, c
 
 # -- a run's frames ----------------------------------------------------------------------------
 
+
 def run_timeline(run: Run) -> Timeline:
     """The run's cameras on the game clock (offsets as resolved when the run was made)."""
-    cams = tuple(CameraTiming(name=c.name, fps=c.fps, frame_count=c.frame_count, offset=c.offset)
-                 for c in run.cameras.values())
+    cams = tuple(
+        CameraTiming(name=c.name, fps=c.fps, frame_count=c.frame_count, offset=c.offset) for c in run.cameras.values()
+    )
     if not cams:
         raise RunDirError(f"{run.path}: the manifest lists no cameras")
     reference = run.manifest.get("reference") or run.manifest.get("game", {}).get("reference")
@@ -363,10 +383,18 @@ def banner_for(run: Run) -> str | None:
     return UNTRAINED_BANNER if run.untrained else None
 
 
-def iter_camera_frames(clip: Clip, masks: Mapping[int, FrameMasks], objects: Mapping[int, ObjectInfo],
-                       style: OverlayStyle = OverlayStyle(), *, ground_truth: Mapping[int, FrameMasks] | None = None,
-                       banner: str | None = None, caption: Callable[[int], str] | None = None,
-                       start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+def iter_camera_frames(
+    clip: Clip,
+    masks: Mapping[int, FrameMasks],
+    objects: Mapping[int, ObjectInfo],
+    style: OverlayStyle = OverlayStyle(),
+    *,
+    ground_truth: Mapping[int, FrameMasks] | None = None,
+    banner: str | None = None,
+    caption: Callable[[int], str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[np.ndarray]:
     """Yield a camera's annotated frames in order, decoding one frame at a time.
 
     Args:
@@ -380,20 +408,31 @@ def iter_camera_frames(clip: Clip, masks: Mapping[int, FrameMasks], objects: Map
         start, stop: frame range (stop exclusive; default: the whole clip).
     """
     for index, image in clip.iter_frames(start, stop):
-        out = annotate_frame(image, masks.get(index), objects, style,
-                             ground_truth=None if ground_truth is None else ground_truth.get(index),
-                             banner=banner)
+        out = annotate_frame(
+            image,
+            masks.get(index),
+            objects,
+            style,
+            ground_truth=None if ground_truth is None else ground_truth.get(index),
+            banner=banner,
+        )
         if caption is not None:
             out = draw_caption(out, caption(index))
         yield out
 
 
-def iter_mosaic_frames(clips: Mapping[str, Clip], masks: Mapping[str, Mapping[int, FrameMasks]],
-                       timeline: Timeline, objects: Mapping[int, ObjectInfo],
-                       style: OverlayStyle = OverlayStyle(), *,
-                       ground_truth: Mapping[str, Mapping[int, FrameMasks]] | None = None,
-                       banner: str | None = None, fps: float | None = None,
-                       max_width: int = MAX_MOSAIC_WIDTH) -> Iterator[np.ndarray]:
+def iter_mosaic_frames(
+    clips: Mapping[str, Clip],
+    masks: Mapping[str, Mapping[int, FrameMasks]],
+    timeline: Timeline,
+    objects: Mapping[int, ObjectInfo],
+    style: OverlayStyle = OverlayStyle(),
+    *,
+    ground_truth: Mapping[str, Mapping[int, FrameMasks]] | None = None,
+    banner: str | None = None,
+    fps: float | None = None,
+    max_width: int = MAX_MOSAIC_WIDTH,
+) -> Iterator[np.ndarray]:
     """Yield a synchronized grid of all cameras, one picture per game-time tick.
 
     Ticks run from the timeline's start to its end at ``fps`` (default: the fastest
@@ -414,8 +453,9 @@ def iter_mosaic_frames(clips: Mapping[str, Clip], masks: Mapping[str, Mapping[in
                 tile = last[name][1]
             else:
                 gt = None if ground_truth is None else ground_truth.get(name, {}).get(index)
-                image = annotate_frame(clips[name].frame(index), masks.get(name, {}).get(index), objects,
-                                       style, ground_truth=gt)
+                image = annotate_frame(
+                    clips[name].frame(index), masks.get(name, {}).get(index), objects, style, ground_truth=gt
+                )
                 tile = draw_caption(fit_tile(image, tile_wh), f"{name}  #{index}  t={t:.2f}s")
                 last[name] = (index, tile)
             tiles.append(tile)
@@ -444,9 +484,16 @@ def _clip_for(game, camera: str) -> Clip:
     return Clip(path, info=probe_clip(path), cache_size=2)
 
 
-def plan_render(run: Run | str | Path, *, out_dir: str | Path | None = None, cameras: Sequence[str] | None = None,
-                with_mosaic: bool = True, with_ground_truth: bool = False, game_path: str | Path | None = None,
-                style: OverlayStyle = OverlayStyle()) -> list[RenderJob]:
+def plan_render(
+    run: Run | str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    cameras: Sequence[str] | None = None,
+    with_mosaic: bool = True,
+    with_ground_truth: bool = False,
+    game_path: str | Path | None = None,
+    style: OverlayStyle = OverlayStyle(),
+) -> list[RenderJob]:
     """The videos to render for a run: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
 
     Args:
@@ -472,8 +519,9 @@ def plan_render(run: Run | str | Path, *, out_dir: str | Path | None = None, cam
         raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
     gp = Path(game_path) if game_path is not None else find_game_file(run)
     if gp is None:
-        raise RunDirError(f"{run.path}: the manifest does not say which game it belongs to; "
-                          f"pass the game file with --game GAME.yaml")
+        raise RunDirError(
+            f"{run.path}: the manifest does not say which game it belongs to; pass the game file with --game GAME.yaml"
+        )
     game = load_game(gp)
     out = Path(out_dir) if out_dir is not None else run.path / "render"
     objects = run.objects
@@ -500,29 +548,53 @@ def plan_render(run: Run | str | Path, *, out_dir: str | Path | None = None, cam
             clip = _clip_for(game, name)
             try:
                 yield from iter_camera_frames(
-                    clip, masks_of(name), objects, style, ground_truth=gt_of(name), banner=banner,
+                    clip,
+                    masks_of(name),
+                    objects,
+                    style,
+                    ground_truth=gt_of(name),
+                    banner=banner,
                     caption=lambda i: f"{name}  #{i}  t={cam.time_of(i):.2f}s",
-                    stop=cam.frame_count)
+                    stop=cam.frame_count,
+                )
             finally:
                 clip.close()
 
-        jobs.append(RenderJob(name=name, path=out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count,
-                              make_frames=make))
+        jobs.append(
+            RenderJob(name=name, path=out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count, make_frames=make)
+        )
     if with_mosaic:
-        sub = Timeline(cameras=tuple(timeline.camera(n) for n in chosen),
-                       reference=timeline.reference if timeline.reference in chosen else chosen[0])
+        sub = Timeline(
+            cameras=tuple(timeline.camera(n) for n in chosen),
+            reference=timeline.reference if timeline.reference in chosen else chosen[0],
+        )
         fps = max(c.fps for c in sub.cameras)
 
         def make_mosaic() -> Iterator[np.ndarray]:
             clips = {n: _clip_for(game, n) for n in chosen}
             try:
                 gts = {n: g for n in chosen if (g := gt_of(n)) is not None} if gt_run is not None else None
-                yield from iter_mosaic_frames(clips, {n: masks_of(n) for n in chosen}, sub, objects, style,
-                                              ground_truth=gts, banner=banner, fps=fps)
+                yield from iter_mosaic_frames(
+                    clips,
+                    {n: masks_of(n) for n in chosen},
+                    sub,
+                    objects,
+                    style,
+                    ground_truth=gts,
+                    banner=banner,
+                    fps=fps,
+                )
             finally:
                 for c in clips.values():
                     c.close()
 
-        jobs.append(RenderJob(name="mosaic", path=out / "mosaic.mp4", fps=fps,
-                              total=sum(1 for _ in sub.ticks(fps)), make_frames=make_mosaic))
+        jobs.append(
+            RenderJob(
+                name="mosaic",
+                path=out / "mosaic.mp4",
+                fps=fps,
+                total=sum(1 for _ in sub.ticks(fps)),
+                make_frames=make_mosaic,
+            )
+        )
     return jobs

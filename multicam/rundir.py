@@ -35,8 +35,21 @@ MANIFEST = "manifest.json"
 FORMAT = "multicam-run"
 FORMAT_VERSION = 1
 TRACKS_COLUMNS = (
-    "camera", "frame", "time", "object_id", "name", "x0", "y0", "x1", "y1",
-    "area", "centroid_x", "centroid_y", "foot_x", "foot_y", "score",
+    "camera",
+    "frame",
+    "time",
+    "object_id",
+    "name",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "area",
+    "centroid_x",
+    "centroid_y",
+    "foot_x",
+    "foot_y",
+    "score",
 )
 
 
@@ -67,14 +80,24 @@ class CameraInfo:
     offset: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "resolution_wh": list(self.resolution_wh), "fps": self.fps,
-                "frame_count": self.frame_count, "offset": self.offset}
+        return {
+            "name": self.name,
+            "resolution_wh": list(self.resolution_wh),
+            "fps": self.fps,
+            "frame_count": self.frame_count,
+            "offset": self.offset,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CameraInfo:
         w, h = data["resolution_wh"]
-        return cls(name=str(data["name"]), resolution_wh=(int(w), int(h)), fps=float(data["fps"]),
-                   frame_count=int(data["frame_count"]), offset=float(data["offset"]))
+        return cls(
+            name=str(data["name"]),
+            resolution_wh=(int(w), int(h)),
+            fps=float(data["fps"]),
+            frame_count=int(data["frame_count"]),
+            offset=float(data["offset"]),
+        )
 
 
 def now_iso() -> str:
@@ -85,7 +108,7 @@ def next_run_dir(runs_dir: str | Path, game: str, name: str = "run") -> Path:
     """Create and return ``runs_dir/game/nameN`` with the smallest free N >= 1 (never reuses one)."""
     parent = Path(runs_dir) / game
     parent.mkdir(parents=True, exist_ok=True)
-    taken = [p.name[len(name):] for p in parent.iterdir() if p.name.startswith(name)]
+    taken = [p.name[len(name) :] for p in parent.iterdir() if p.name.startswith(name)]
     n = max([int(s) for s in taken if s.isdigit()] + [0]) + 1
     while True:
         candidate = parent / f"{name}{n}"
@@ -116,23 +139,34 @@ class RunWriter:
     marks it ``failed`` (or ``interrupted`` for Ctrl-C) and re-raises.
     """
 
-    def __init__(self, path: str | Path, manifest: Mapping[str, Any],
-                 cameras: list[CameraInfo], objects: list[ObjectInfo], kind: str = "run"):
+    def __init__(
+        self,
+        path: str | Path,
+        manifest: Mapping[str, Any],
+        cameras: list[CameraInfo],
+        objects: list[ObjectInfo],
+        kind: str = "run",
+    ):
         self.path = Path(path)
         (self.path / "masks").mkdir(parents=True, exist_ok=True)
         self.cameras = {c.name: c for c in cameras}
         self.names = {o.object_id: o.name for o in objects}
         self.manifest: dict[str, Any] = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
             **dict(manifest),
             "cameras": [c.to_json() for c in cameras],
             "objects": [o.to_json() for o in objects],
-            "status": "running", "started_at": now_iso(), "finished_at": None,
+            "status": "running",
+            "started_at": now_iso(),
+            "finished_at": None,
             "frames_written": {c.name: 0 for c in cameras},
         }
         self._t0 = time.perf_counter()
-        self._mask_files = {c.name: (self.path / "masks" / f"{c.name}.jsonl").open("a", encoding="utf-8")
-                            for c in cameras}
+        self._mask_files = {
+            c.name: (self.path / "masks" / f"{c.name}.jsonl").open("a", encoding="utf-8") for c in cameras
+        }
         new_tracks = not (self.path / "tracks.csv").exists()
         self._tracks_fh = (self.path / "tracks.csv").open("a", encoding="utf-8", newline="")
         self._tracks = csv.writer(self._tracks_fh)
@@ -165,12 +199,25 @@ class RunWriter:
             f = foot_point_xy(crop)
             c = (c[0] + x0, c[1] + y0)
             f = (f[0] + x0, f[1] + y0)
-            self._tracks.writerow([
-                cam, frame_masks.frame, f"{frame_masks.time:.6f}", obj.object_id,
-                self.names.get(obj.object_id, ""), x0, y0, x1, y1, obj.area,
-                f"{c[0]:.2f}", f"{c[1]:.2f}", f"{f[0]:.2f}", f"{f[1]:.2f}",
-                "" if obj.score is None else f"{obj.score:.4f}",
-            ])
+            self._tracks.writerow(
+                [
+                    cam,
+                    frame_masks.frame,
+                    f"{frame_masks.time:.6f}",
+                    obj.object_id,
+                    self.names.get(obj.object_id, ""),
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    obj.area,
+                    f"{c[0]:.2f}",
+                    f"{c[1]:.2f}",
+                    f"{f[0]:.2f}",
+                    f"{f[1]:.2f}",
+                    "" if obj.score is None else f"{obj.score:.4f}",
+                ]
+            )
         self._tracks_fh.flush()
         self.manifest["frames_written"][cam] = self.manifest["frames_written"].get(cam, 0) + 1
         if time.perf_counter() - self._last_manifest_write > 2.0:
@@ -213,8 +260,10 @@ class Run:
         if not self.path.is_dir():
             raise RunDirError(f"run directory not found: {self.path}")
         if not manifest.is_file():
-            raise RunDirError(f"{self.path} is not a run directory (no {MANIFEST}); "
-                              f"pass a folder made by `multicam process` or `multicam synth`")
+            raise RunDirError(
+                f"{self.path} is not a run directory (no {MANIFEST}); "
+                f"pass a folder made by `multicam process` or `multicam synth`"
+            )
         try:
             self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:

@@ -81,8 +81,10 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
             offsets[name] = float(result["offset"])
             resolved[name] = result
     timeline = Timeline(
-        cameras=tuple(CameraTiming(name=n, fps=infos[n].fps, frame_count=infos[n].frame_count,
-                                   offset=offsets[n]) for n in game.config.camera_names),
+        cameras=tuple(
+            CameraTiming(name=n, fps=infos[n].fps, frame_count=infos[n].frame_count, offset=offsets[n])
+            for n in game.config.camera_names
+        ),
         reference=game.config.reference,
     )
     prompts = PromptsFile()

@@ -100,8 +100,9 @@ class Timeline:
             yield self.start + k / fps
 
 
-def synchronized_order(cameras: Sequence[CameraTiming], order: Sequence[str] | None = None
-                       ) -> list[tuple[str, int, float]]:
+def synchronized_order(
+    cameras: Sequence[CameraTiming], order: Sequence[str] | None = None
+) -> list[tuple[str, int, float]]:
     """Every frame of every camera as ``(camera, frame, time)``, sorted by game time.
 
     Frames at the same time (within 1 µs) keep the camera order ``order`` (default: as given).

@@ -15,8 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_GAME = REPO / "sample_data" / "demo_game" / "game.yaml"
 
 
-def write_test_clip(path: Path, *, width: int = 64, height: int = 48, fps: int = 25, frames: int = 10,
-                    audio: bool = False) -> Path:
+def write_test_clip(
+    path: Path, *, width: int = 64, height: int = 48, fps: int = 25, frames: int = 10, audio: bool = False
+) -> Path:
     """An H.264 MP4 whose frame i has a white square at x = 2 * i (so frames are identifiable)."""
     import av
 
@@ -29,7 +30,7 @@ def write_test_clip(path: Path, *, width: int = 64, height: int = 48, fps: int =
             img = np.zeros((height, width, 3), np.uint8)
             img[..., 0] = (i * 20) % 256
             x = (2 * i) % max(width - 8, 1)
-            img[10:18, x:x + 8] = 255
+            img[10:18, x : x + 8] = 255
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -42,6 +43,7 @@ def write_test_clip(path: Path, *, width: int = 64, height: int = 48, fps: int =
 def clip_factory(tmp_path):
     def make(name: str = "cam.mp4", **kwargs) -> Path:
         return write_test_clip(tmp_path / "clips" / name, **kwargs)
+
     return make
 
 
@@ -65,8 +67,15 @@ def tiny_game(tmp_path, clip_factory):
         }
         game.update(game_overrides or {})
         if prompts is None:
-            prompts = {"objects": [{"id": 1, "name": "square", "prompts": [
-                {"frame": 0, "positive": [[4, 14]], "box_xyxy": [0, 10, 8, 18]}]}]}
+            prompts = {
+                "objects": [
+                    {
+                        "id": 1,
+                        "name": "square",
+                        "prompts": [{"frame": 0, "positive": [[4, 14]], "box_xyxy": [0, 10, 8, 18]}],
+                    }
+                ]
+            }
         yaml = YAML()
         with (tmp_path / "prompts.yaml").open("w") as fh:
             yaml.dump(prompts, fh)
@@ -76,9 +85,18 @@ def tiny_game(tmp_path, clip_factory):
 
     return make
 
-def write_run(path: Path, frames: dict[str, dict[int, np.ndarray]], *, fps: float = 25.0,
-              offsets: dict[str, float] | None = None, kind: str = "run", reference: str | None = None,
-              manifest: dict | None = None, names: dict[int, str] | None = None) -> Path:
+
+def write_run(
+    path: Path,
+    frames: dict[str, dict[int, np.ndarray]],
+    *,
+    fps: float = 25.0,
+    offsets: dict[str, float] | None = None,
+    kind: str = "run",
+    reference: str | None = None,
+    manifest: dict | None = None,
+    names: dict[int, str] | None = None,
+) -> Path:
     """A run directory whose camera ``c`` frame ``i`` has the objects of the label map ``frames[c][i]``."""
     offsets = offsets or {}
     cams = []
@@ -90,8 +108,9 @@ def write_run(path: Path, frames: dict[str, dict[int, np.ndarray]], *, fps: floa
             ids |= {int(i) for i in np.unique(lm) if i}
     names = names or {}
     objects = [ObjectInfo(i, names.get(i, f"obj{i}")) for i in sorted(ids | set(names))]
-    with RunWriter(path, {"reference": reference or next(iter(frames)), **(manifest or {})}, cams, objects,
-                   kind=kind) as writer:
+    with RunWriter(
+        path, {"reference": reference or next(iter(frames)), **(manifest or {})}, cams, objects, kind=kind
+    ) as writer:
         for cam, by_frame in frames.items():
             for i in sorted(by_frame):
                 writer.write(FrameMasks.from_label_map(cam, i, offsets.get(cam, 0.0) + i / fps, by_frame[i]))

@@ -27,8 +27,12 @@ def test_probe(clip_factory):
 @pytest.mark.parametrize("order", ["forward", "backward", "random", "repeat"])
 def test_frames_are_the_right_ones_in_any_order(clip_factory, order):
     path = clip_factory(frames=20)
-    idx = {"forward": list(range(20)), "backward": list(range(19, -1, -1)),
-           "random": list(np.random.default_rng(1).permutation(20)), "repeat": [3, 3, 4, 3, 19, 0]}[order]
+    idx = {
+        "forward": list(range(20)),
+        "backward": list(range(19, -1, -1)),
+        "random": list(np.random.default_rng(1).permutation(20)),
+        "repeat": [3, 3, 4, 3, 19, 0],
+    }[order]
     clip = Clip(path, cache_size=3)
     for i in idx:
         img = clip.frame(int(i))

@@ -20,9 +20,9 @@ DAVIS_PRED = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "d
 
 def _label_map(cam: int, i: int) -> np.ndarray:
     lm = np.zeros((H, W), np.int32)
-    lm[2 + i:10 + i, 3:12 + cam] = 1
+    lm[2 + i : 10 + i, 3 : 12 + cam] = 1
     if i != 2:  # object 7 is absent in frame 2
-        lm[15:25, 20 + i:30 + i] = 7
+        lm[15:25, 20 + i : 30 + i] = 7
     return lm
 
 
@@ -30,14 +30,23 @@ def _label_map(cam: int, i: int) -> np.ndarray:
 def run_dir(tmp_path) -> Path:
     cams = [CameraInfo("side", (W, H), 25.0, 4, 0.0), CameraInfo("end", (W, H), 30.0, 4, -0.2)]
     path = tmp_path / "run"
-    with RunWriter(path, {"reference": "side", "model": {"untrained": False}}, cams,
-                   [ObjectInfo(1, "ball"), ObjectInfo(7, "home 7", "home")]) as w:
+    with RunWriter(
+        path,
+        {"reference": "side", "model": {"untrained": False}},
+        cams,
+        [ObjectInfo(1, "ball"), ObjectInfo(7, "home 7", "home")],
+    ) as w:
         for k, cam in enumerate(("side", "end")):
             for i in range(4):
                 fm = FrameMasks.from_label_map(cam, i, i / 25, _label_map(k, i))
                 if i == 1:  # give the frame scores, as a model would
-                    fm = FrameMasks(cam, i, fm.time, fm.resolution_wh,
-                                    tuple(type(o)(o.object_id, o.rle, o.box_xyxy, o.area, 2.0) for o in fm.objects))
+                    fm = FrameMasks(
+                        cam,
+                        i,
+                        fm.time,
+                        fm.resolution_wh,
+                        tuple(type(o)(o.object_id, o.rle, o.box_xyxy, o.area, 2.0) for o in fm.objects),
+                    )
                 w.write(fm)
     return path
 
@@ -128,11 +137,14 @@ def test_unknown_format_and_camera(run_dir, tmp_path):
         list(export(open_run(run_dir), "mot", tmp_path, cameras=["top"]))
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [
-    ("davis", ["davis/side/00000.png", "davis/end/00003.png"]),
-    ("coco", ["coco/side.json", "coco/end.json"]),
-    ("mot", ["mot/side.txt", "mot/end.txt"]),
-])
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("davis", ["davis/side/00000.png", "davis/end/00003.png"]),
+        ("coco", ["coco/side.json", "coco/end.json"]),
+        ("mot", ["mot/side.txt", "mot/end.txt"]),
+    ],
+)
 def test_cli(run_dir, fmt, expected):
     result = CliRunner().invoke(app, ["export", str(run_dir), "--format", fmt])
     assert result.exit_code == 0, result.output
@@ -141,6 +153,8 @@ def test_cli(run_dir, fmt, expected):
 
 
 def test_cli_camera_filter_and_out(run_dir, tmp_path):
-    result = CliRunner().invoke(app, ["export", str(run_dir), "-f", "mot", "--camera", "end", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app, ["export", str(run_dir), "-f", "mot", "--camera", "end", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "o" / "mot").iterdir()] == ["end.txt"]

@@ -31,8 +31,11 @@ def test_valid_game_loads_and_resolves_paths(tiny_game):
     [
         ({"reference": "nope"}, GameFileError, "reference: camera 'nope' is not one of the cameras"),
         ({"cameras": []}, GameFileError, "cameras"),
-        ({"cameras": [{"name": "a", "video": "clips/a.mp4"}, {"name": "a", "video": "clips/b.mp4"}]},
-         GameFileError, "duplicate camera name"),
+        (
+            {"cameras": [{"name": "a", "video": "clips/a.mp4"}, {"name": "a", "video": "clips/b.mp4"}]},
+            GameFileError,
+            "duplicate camera name",
+        ),
         ({"cameras": [{"name": "a", "video": "clips/missing.mp4"}]}, GameFileError, "cameras.0.video"),
         ({"cameras": [{"name": "a", "video": "clips/a.mp4", "offest": 1.0}]}, GameFileError, "offest: unknown field"),
         ({"cameras": [{"name": "a", "video": "clips/a.mp4", "offset": 0.5}]}, GameFileError, "must have offset 0"),
@@ -54,21 +57,34 @@ def test_bad_game_files(tiny_game, overrides, error, needle):
 @pytest.mark.parametrize(
     ("prompts", "needle"),
     [
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 99, "positive": [[1, 1]]}]}]},
-         "frame 99 does not exist; camera 'a' has frames 0..9"),
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "positive": [[64, 1]]}]}]},
-         "outside camera 'a'"),
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "box_xyxy": [0, 0, 70, 10]}]}]},
-         "reaches outside"),
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "camera": "z", "positive": [[1, 1]]}]}]},
-         "unknown camera 'z'"),
+        (
+            {"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 99, "positive": [[1, 1]]}]}]},
+            "frame 99 does not exist; camera 'a' has frames 0..9",
+        ),
+        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "positive": [[64, 1]]}]}]}, "outside camera 'a'"),
+        (
+            {"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "box_xyxy": [0, 0, 70, 10]}]}]},
+            "reaches outside",
+        ),
+        (
+            {"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "camera": "z", "positive": [[1, 1]]}]}]},
+            "unknown camera 'z'",
+        ),
         ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0}]}]}, "needs at least one positive point"),
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "time": 0.0, "positive": [[1, 1]]}]}]},
-         "exactly one of 'frame'"),
+        (
+            {"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "time": 0.0, "positive": [[1, 1]]}]}]},
+            "exactly one of 'frame'",
+        ),
         ({"objects": [{"id": 1, "name": "x", "prompts": []}]}, "prompts"),
-        ({"objects": [{"id": 1, "name": "x", "prompts": [{"frame": 0, "positive": [[1, 1]]}]},
-                      {"id": 1, "name": "y", "prompts": [{"frame": 0, "positive": [[2, 2]]}]}]},
-         "object id 1 is used for both 'x' and 'y'"),
+        (
+            {
+                "objects": [
+                    {"id": 1, "name": "x", "prompts": [{"frame": 0, "positive": [[1, 1]]}]},
+                    {"id": 1, "name": "y", "prompts": [{"frame": 0, "positive": [[2, 2]]}]},
+                ]
+            },
+            "object id 1 is used for both 'x' and 'y'",
+        ),
         ({"objects": [{"id": 0, "name": "x", "prompts": [{"frame": 0, "positive": [[1, 1]]}]}]}, "objects.0.id"),
     ],
 )

@@ -112,8 +112,11 @@ def test_resolve_prompts_by_frame_and_time_on_any_camera():
     layout = interleave_layout((A, B), "a")
     prompts = _prompts(
         {"id": 2, "name": "p2", "prompts": [{"frame": 1, "positive": [[5, 6]]}]},
-        {"id": 1, "name": "ball", "prompts": [{"time": 0.08, "positive": [[1, 2]]},
-                                              {"frame": 3, "camera": "b", "box_xyxy": [1, 2, 10, 12]}]},
+        {
+            "id": 1,
+            "name": "ball",
+            "prompts": [{"time": 0.08, "positive": [[1, 2]]}, {"frame": 3, "camera": "b", "box_xyxy": [1, 2, 10, 12]}],
+        },
     )
     out = resolve_prompts(prompts, layout, "a", RES)
     by_obj = {(p.object_id, p.camera): p for p in out}
@@ -126,19 +129,29 @@ def test_resolve_prompts_by_frame_and_time_on_any_camera():
 
 def test_prompts_of_one_object_on_one_frame_are_joined():
     layout = concat_layout((A,), "a")
-    prompts = _prompts({"id": 1, "name": "x", "prompts": [
-        {"frame": 0, "positive": [[1, 1]]}, {"frame": 0, "positive": [[2, 2]], "negative": [[3, 3]],
-                                               "box_xyxy": [0, 0, 5, 5]}]})
+    prompts = _prompts(
+        {
+            "id": 1,
+            "name": "x",
+            "prompts": [
+                {"frame": 0, "positive": [[1, 1]]},
+                {"frame": 0, "positive": [[2, 2]], "negative": [[3, 3]], "box_xyxy": [0, 0, 5, 5]},
+            ],
+        }
+    )
     (joined,) = resolve_prompts(prompts, layout, "a", RES)
     assert joined.positive == ((1, 1), (2, 2)) and joined.negative == ((3, 3),)
     assert joined.box_xyxy == (0, 0, 5, 5)
 
 
-@pytest.mark.parametrize("prompt, message", [
-    ({"time": 5.0, "positive": [[1, 1]]}, "outside camera 'a'"),
-    ({"frame": 0, "camera": "zz", "positive": [[1, 1]]}, "unknown camera"),
-    ({"frame": 9, "positive": [[1, 1]]}, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        ({"time": 5.0, "positive": [[1, 1]]}, "outside camera 'a'"),
+        ({"frame": 0, "camera": "zz", "positive": [[1, 1]]}, "unknown camera"),
+        ({"frame": 9, "positive": [[1, 1]]}, "does not exist"),
+    ],
+)
 def test_bad_prompts_are_clear_errors(prompt, message):
     layout = interleave_layout((A, B), "a")
     with pytest.raises(PromptError, match=message):
@@ -147,8 +160,13 @@ def test_bad_prompts_are_clear_errors(prompt, message):
 
 def test_two_boxes_for_one_object_and_frame_is_an_error():
     layout = concat_layout((A,), "a")
-    prompts = _prompts({"id": 1, "name": "x", "prompts": [
-        {"frame": 0, "box_xyxy": [0, 0, 5, 5]}, {"frame": 0, "box_xyxy": [1, 1, 6, 6]}]})
+    prompts = _prompts(
+        {
+            "id": 1,
+            "name": "x",
+            "prompts": [{"frame": 0, "box_xyxy": [0, 0, 5, 5]}, {"frame": 0, "box_xyxy": [1, 1, 6, 6]}],
+        }
+    )
     with pytest.raises(PromptError, match="one box per object"):
         resolve_prompts(prompts, layout, "a", RES)
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multicam.masks import FrameMasks, ObjectMask, decode_rle, encode_rle, mask_box_xyxy, read_masks_jsonl, \
-    write_jsonl_line
+from multicam.masks import (
+    FrameMasks,
+    ObjectMask,
+    decode_rle,
+    encode_rle,
+    mask_box_xyxy,
+    read_masks_jsonl,
+    write_jsonl_line,
+)
 
 
 def _mask(h, w, fill=None):

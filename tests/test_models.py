@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import importlib.util
@@ -37,10 +38,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body) if announced is None else announced))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def log_message(self, *args):
         pass
@@ -176,5 +175,4 @@ def test_cli_models_list_download_and_path(server, home):
     path = runner.invoke(app, ["models", "path", "sam2.1_hiera_tiny"])
     assert path.exit_code == 0 and path.output.strip() == str(home / "models" / "sam2.1_hiera_tiny.pt")
     relisted = runner.invoke(app, ["models", "list"])
-    assert [line.split()[4] for line in relisted.output.splitlines() if line.startswith("sam2.1_hiera_tiny")] \
-        == ["yes"]
+    assert [line.split()[4] for line in relisted.output.splitlines() if line.startswith("sam2.1_hiera_tiny")] == ["yes"]

@@ -14,12 +14,17 @@ from multicam.game import load_game
 from multicam.pipeline import ProcessOptions, process_game, resolved_config
 
 
-@pytest.mark.parametrize("options, expected", [
-    (ProcessOptions(), {}),
-    (ProcessOptions(model="sam2_hiera_small"), {"model.name": "sam2_hiera_small"}),
-    (ProcessOptions(device="cpu", image_size=512, layout="concat"),
-     {"processing.device": "cpu", "processing.image_size": 512, "processing.layout": "concat"}),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (ProcessOptions(), {}),
+        (ProcessOptions(model="sam2_hiera_small"), {"model.name": "sam2_hiera_small"}),
+        (
+            ProcessOptions(device="cpu", image_size=512, layout="concat"),
+            {"processing.device": "cpu", "processing.image_size": 512, "processing.layout": "concat"},
+        ),
+    ],
+)
 def test_resolved_config_applies_the_overrides(tiny_game, options, expected):
     config = load_game(tiny_game()).config
     out = resolved_config(config, options)
@@ -31,11 +36,14 @@ def test_resolved_config_applies_the_overrides(tiny_game, options, expected):
     assert got == want
 
 
-@pytest.mark.parametrize("options, message", [
-    (ProcessOptions(image_size=500), "multiple of 32"),
-    (ProcessOptions(layout="zigzag"), "layout"),
-    (ProcessOptions(device="gpu"), "device"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (ProcessOptions(image_size=500), "multiple of 32"),
+        (ProcessOptions(layout="zigzag"), "layout"),
+        (ProcessOptions(device="gpu"), "device"),
+    ],
+)
 def test_bad_overrides_are_game_file_errors(tiny_game, options, message):
     with pytest.raises(GameFileError, match=message):
         resolved_config(load_game(tiny_game()).config, options)
@@ -63,8 +71,7 @@ def test_missing_checkpoint_offline_points_to_untrained(tiny_game, tmp_path, mon
     monkeypatch.setitem(models.REGISTRY, spec.name, spec)
     for download in (True, False):
         with pytest.raises(ModelError, match="--untrained") as err:
-            process_game(tiny_game(), ProcessOptions(runs_dir=tmp_path / "runs", download=download,
-                                                     progress=False))
+            process_game(tiny_game(), ProcessOptions(runs_dir=tmp_path / "runs", download=download, progress=False))
         assert str(Path(tmp_path / "home" / "models" / "sam2.1_hiera_tiny.pt")) in str(err.value)
     assert not (tmp_path / "runs").exists()
     assert not list((tmp_path / "home" / "models").glob("*.part"))

@@ -38,9 +38,9 @@ OBJECTS = {1: ObjectInfo(1, "square", "red"), 2: ObjectInfo(2, "band")}
 def frame_masks(width: int = 64, height: int = 48, ids: tuple[int, ...] = (1, 2), frame: int = 0) -> FrameMasks:
     lm = np.zeros((height, width), dtype=np.int32)
     if 1 in ids:
-        lm[10:18, 2 * frame:2 * frame + 8] = 1
+        lm[10:18, 2 * frame : 2 * frame + 8] = 1
     if 2 in ids:
-        lm[30:34, 4:width - 4] = 2
+        lm[30:34, 4 : width - 4] = 2
     return FrameMasks.from_label_map("a", frame, 0.0, lm)
 
 
@@ -50,8 +50,11 @@ def tiny_run(tmp_path, tiny_game):
     game_path = tiny_game()
     cams = [CameraInfo("a", (64, 48), 25.0, 10, 0.0), CameraInfo("b", (80, 60), 30.0, 12, -0.1)]
     run_path = tmp_path / "runs" / "tiny" / "run1"
-    manifest = {"game_path": str(game_path.resolve()), "game": {"name": "tiny", "reference": "a"},
-                "model": {"untrained": True}}
+    manifest = {
+        "game_path": str(game_path.resolve()),
+        "game": {"name": "tiny", "reference": "a"},
+        "model": {"untrained": True},
+    }
     with RunWriter(run_path, manifest, cams, [OBJECTS[1], OBJECTS[2]]) as writer:
         for cam in cams:
             w, h = cam.resolution_wh
@@ -63,13 +66,17 @@ def tiny_run(tmp_path, tiny_game):
 
 # -- drawing -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ids, visible, expected", [
-    ((), None, ()),
-    ((1,), None, (1,)),
-    ((1, 2), None, (1, 2)),
-    ((1, 2), frozenset({2}), (2,)),
-    ((1, 2), frozenset(), ()),
-])
+
+@pytest.mark.parametrize(
+    "ids, visible, expected",
+    [
+        ((), None, ()),
+        ((1,), None, (1,)),
+        ((1, 2), None, (1, 2)),
+        ((1, 2), frozenset({2}), (2,)),
+        ((1, 2), frozenset(), ()),
+    ],
+)
 def test_to_detections_keeps_ids_masks_and_boxes(ids, visible, expected):
     fm = frame_masks(ids=ids)
     det = to_detections(fm, visible_ids=visible)
@@ -98,11 +105,14 @@ def test_annotate_frame_colours_each_object_by_id_and_leaves_background():
     assert np.array_equal(image, np.full((48, 64, 3), 40, np.uint8))  # input not modified
 
 
-@pytest.mark.parametrize("style, inside_changed", [
-    (OverlayStyle(opacity=0.5, mode="fill", labels=False), True),
-    (OverlayStyle(opacity=0.5, mode="outline", labels=False), False),
-    (OverlayStyle(opacity=0.5, visible_ids=frozenset({2}), labels=False), False),
-])
+@pytest.mark.parametrize(
+    "style, inside_changed",
+    [
+        (OverlayStyle(opacity=0.5, mode="fill", labels=False), True),
+        (OverlayStyle(opacity=0.5, mode="outline", labels=False), False),
+        (OverlayStyle(opacity=0.5, visible_ids=frozenset({2}), labels=False), False),
+    ],
+)
 def test_annotate_frame_styles(style, inside_changed):
     image = np.full((48, 64, 3), 40, np.uint8)
     fm = FrameMasks.from_label_map("a", 0, 0.0, np.pad(np.ones((20, 20), np.int32), ((10, 18), (20, 24))))
@@ -132,8 +142,9 @@ def test_banner_and_strip():
     assert np.array_equal(strip[-60:], image)
 
 
-@pytest.mark.parametrize("n, expected", [(0, (0, 0)), (1, (1, 1)), (2, (2, 1)), (3, (2, 2)), (4, (2, 2)),
-                                         (5, (3, 2)), (9, (3, 3))])
+@pytest.mark.parametrize(
+    "n, expected", [(0, (0, 0)), (1, (1, 1)), (2, (2, 1)), (3, (2, 2)), (4, (2, 2)), (5, (3, 2)), (9, (3, 3))]
+)
 def test_grid_shape(n, expected):
     assert grid_shape(n) == expected
 
@@ -164,6 +175,7 @@ def test_even_frame(shape, expected):
 
 # -- video writing -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("size_wh, frames", [((64, 48), 5), ((65, 47), 3)])
 def test_write_video_is_browser_playable_h264(tmp_path, size_wh, frames):
     w, h = size_wh
@@ -187,6 +199,7 @@ def test_write_video_refuses_nothing_and_mixed_sizes(tmp_path):
 
 
 # -- a run -------------------------------------------------------------------------------------
+
 
 def test_plan_render_jobs_match_the_run(tiny_run):
     jobs = plan_render(tiny_run)
@@ -215,11 +228,14 @@ def test_render_cli_writes_h264_videos_with_the_clips_frames(tiny_run, tmp_path)
     assert top[0] > 120 and top[1] < 90
 
 
-@pytest.mark.parametrize("args, files", [
-    (["--camera", "b", "--no-mosaic"], {"b.mp4"}),
-    (["--camera", "a", "--camera", "b", "--no-mosaic"], {"a.mp4", "b.mp4"}),
-    (["--camera", "a"], {"a.mp4", "mosaic.mp4"}),
-])
+@pytest.mark.parametrize(
+    "args, files",
+    [
+        (["--camera", "b", "--no-mosaic"], {"b.mp4"}),
+        (["--camera", "a", "--camera", "b", "--no-mosaic"], {"a.mp4", "b.mp4"}),
+        (["--camera", "a"], {"a.mp4", "mosaic.mp4"}),
+    ],
+)
 def test_render_cli_camera_and_mosaic_options(tiny_run, tmp_path, args, files):
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["render", str(tiny_run), "--out", str(out), *args])
@@ -237,9 +253,18 @@ def test_render_with_ground_truth_draws_white_contours(tiny_run, tiny_game, tmp_
     with RunWriter(gt, {}, list(run.cameras.values()), [OBJECTS[2]], kind="ground_truth") as writer:
         writer.write(FrameMasks.from_label_map("a", 0, 0.0, band))
     tiny_game({"ground_truth": "ground_truth"})
-    plain, with_gt = (next(plan_render(tiny_run, cameras=["a"], with_mosaic=False, with_ground_truth=g,
-                                       style=OverlayStyle(opacity=0.0, labels=False))[0].frames())
-                      for g in (False, True))
+    plain, with_gt = (
+        next(
+            plan_render(
+                tiny_run,
+                cameras=["a"],
+                with_mosaic=False,
+                with_ground_truth=g,
+                style=OverlayStyle(opacity=0.0, labels=False),
+            )[0].frames()
+        )
+        for g in (False, True)
+    )
     white = (with_gt == 255).all(axis=2) & ~(plain == 255).all(axis=2)
     assert white[22:28, 10:30].any() and not white[:20].any() and not white[:, 31:].any()
 
@@ -261,8 +286,14 @@ def test_render_errors_name_the_fix(tiny_run, tmp_path):
 def test_find_game_file_reads_the_manifest(tmp_path, recorded):
     from multicam.render import find_game_file
 
-    with RunWriter(tmp_path / "run", {k: (str(tmp_path / v) if k == "game_path" else
-                                          {**v, "path": str(tmp_path / v["path"])}) for k, v in recorded.items()},
-                   [], []):
+    with RunWriter(
+        tmp_path / "run",
+        {
+            k: (str(tmp_path / v) if k == "game_path" else {**v, "path": str(tmp_path / v["path"])})
+            for k, v in recorded.items()
+        },
+        [],
+        [],
+    ):
         pass
     assert find_game_file(open_run(tmp_path / "run")) == (tmp_path / "G" if recorded else None)

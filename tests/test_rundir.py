@@ -19,7 +19,7 @@ OBJS = [ObjectInfo(1, "ball"), ObjectInfo(2, "home 1", "home")]
 def _frame(cam: CameraInfo, i: int) -> FrameMasks:
     w, h = cam.resolution_wh
     label = np.zeros((h, w), np.int32)
-    label[0:2, i:i + 2] = 1
+    label[0:2, i : i + 2] = 1
     if i % 2 == 0:
         label[3:5, 4:7] = 2
     return FrameMasks.from_label_map(cam.name, i, cam.offset + i / cam.fps, label)
@@ -53,11 +53,10 @@ def test_write_and_read_back(tmp_path):
 
 
 def test_crash_leaves_finished_frames_and_failed_manifest(tmp_path):
-    with pytest.raises(RuntimeError):
-        with RunWriter(tmp_path / "r", {}, CAMS, OBJS) as w:
-            w.write(_frame(CAMS[0], 0))
-            w.write(_frame(CAMS[0], 1))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), RunWriter(tmp_path / "r", {}, CAMS, OBJS) as w:
+        w.write(_frame(CAMS[0], 0))
+        w.write(_frame(CAMS[0], 1))
+        raise RuntimeError("boom")
     run = open_run(tmp_path / "r")
     assert run.status == "failed" and not run.is_complete
     assert "boom" in run.manifest["error"]
@@ -88,8 +87,7 @@ def test_not_a_run(tmp_path, setup):
 
 
 def test_unknown_camera(tmp_path):
-    with RunWriter(tmp_path / "r", {}, CAMS, OBJS) as w:
-        with pytest.raises(RunDirError, match="not part of this run"):
-            w.write(FrameMasks("zz", 0, 0.0, (2, 2)))
+    with RunWriter(tmp_path / "r", {}, CAMS, OBJS) as w, pytest.raises(RunDirError, match="not part of this run"):
+        w.write(FrameMasks("zz", 0, 0.0, (2, 2)))
     with pytest.raises(RunDirError, match="unknown camera"):
         list(open_run(tmp_path / "r").iter_frames("zz"))

@@ -50,5 +50,13 @@ def test_synchronized_order_small(cams):
 def test_synchronized_order_interleaves_by_time():
     cams = (CameraTiming("a", 10, 3, 0.0), CameraTiming("b", 10, 3, 0.0), CameraTiming("c", 20, 2, 0.05))
     order = synchronized_order(cams)
-    assert [(c, f) for c, f, _ in order] == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1),
-                                             ("a", 2), ("b", 2)]
+    assert [(c, f) for c, f, _ in order] == [
+        ("a", 0),
+        ("b", 0),
+        ("c", 0),
+        ("a", 1),
+        ("b", 1),
+        ("c", 1),
+        ("a", 2),
+        ("b", 2),
+    ]

@@ -36,12 +36,24 @@ if report:
     if scores:
         c_all, c_obj, c_cam = st.columns([1, 3, 3])
         overall = scores.get("overall")
-        c_all.metric("Score", "n/a" if overall is None else f"{overall:.3f}",
-                     help="0..1 from the report's checks (continuity, stability, overlaps, swaps, ground...).")
-        c_obj.dataframe([{"object": f"{k} {v.get('name', '')}", "score": v.get("score")}
-                         for k, v in (scores.get("objects") or {}).items()], hide_index=True, width="stretch")
-        c_cam.dataframe([{"camera": k, "score": v.get("score")} for k, v in (scores.get("cameras") or {}).items()],
-                        hide_index=True, width="stretch")
+        c_all.metric(
+            "Score",
+            "n/a" if overall is None else f"{overall:.3f}",
+            help="0..1 from the report's checks (continuity, stability, overlaps, swaps, ground...).",
+        )
+        c_obj.dataframe(
+            [
+                {"object": f"{k} {v.get('name', '')}", "score": v.get("score")}
+                for k, v in (scores.get("objects") or {}).items()
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+        c_cam.dataframe(
+            [{"camera": k, "score": v.get("score")} for k, v in (scores.get("cameras") or {}).items()],
+            hide_index=True,
+            width="stretch",
+        )
 spans = data.report_presence(report, timeline) if report else None
 source = "the report"
 if spans is None:
@@ -57,22 +69,41 @@ def _label(object_id: int, camera: str) -> str:
 st.subheader("Presence timelines")
 st.caption(f"Each bar: an object has a mask in a camera (from {source}). Red marks: flagged moments.")
 if spans:
-    order = sorted({(s.object_id, s.camera) for s in spans},
-                   key=lambda k: (k[0], timeline.names.index(k[1]) if k[1] in timeline.names else 99))
+    order = sorted(
+        {(s.object_id, s.camera) for s in spans},
+        key=lambda k: (k[0], timeline.names.index(k[1]) if k[1] in timeline.names else 99),
+    )
     fig = go.Figure()
     for oid in sorted({s.object_id for s in spans}):
         mine = [s for s in spans if s.object_id == oid]
-        fig.add_bar(y=[_label(s.object_id, s.camera) for s in mine], x=[s.end - s.start for s in mine],
-                    base=[s.start for s in mine], orientation="h", marker_color=object_color_hex(oid),
-                    name=_label(oid, "").rstrip(" ·"), hovertemplate="%{base:.2f}-%{x:.2f}s<extra></extra>")
+        fig.add_bar(
+            y=[_label(s.object_id, s.camera) for s in mine],
+            x=[s.end - s.start for s in mine],
+            base=[s.start for s in mine],
+            orientation="h",
+            marker_color=object_color_hex(oid),
+            name=_label(oid, "").rstrip(" ·"),
+            hovertemplate="%{base:.2f}-%{x:.2f}s<extra></extra>",
+        )
     flagged = [m for m in moments if m.object_id is not None and (m.object_id, m.camera) in set(order)]
     if flagged:
-        fig.add_scatter(x=[m.time for m in flagged], y=[_label(m.object_id, m.camera) for m in flagged],
-                        mode="markers", marker={"symbol": "x", "color": "red", "size": 9}, name="flagged",
-                        text=[m.reason for m in flagged], hovertemplate="%{x:.2f}s %{text}<extra></extra>")
-    fig.update_layout(barmode="overlay", height=max(220, 26 * len(order) + 80), margin={"l": 10, "r": 10,
-                      "t": 10, "b": 30}, xaxis_title="game time (s)", showlegend=False,
-                      yaxis={"categoryorder": "array", "categoryarray": [_label(*k) for k in reversed(order)]})
+        fig.add_scatter(
+            x=[m.time for m in flagged],
+            y=[_label(m.object_id, m.camera) for m in flagged],
+            mode="markers",
+            marker={"symbol": "x", "color": "red", "size": 9},
+            name="flagged",
+            text=[m.reason for m in flagged],
+            hovertemplate="%{x:.2f}s %{text}<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="overlay",
+        height=max(220, 26 * len(order) + 80),
+        margin={"l": 10, "r": 10, "t": 10, "b": 30},
+        xaxis_title="game time (s)",
+        showlegend=False,
+        yaxis={"categoryorder": "array", "categoryarray": [_label(*k) for k in reversed(order)]},
+    )
     st.plotly_chart(fig, width="stretch", key="presence_chart")
 else:
     st.caption("No masks in this run yet.")
@@ -83,11 +114,18 @@ if report is not None and not moments:
 if moments:
     c_cam, c_obj = st.columns(2)
     cams = c_cam.multiselect("Cameras", sorted({m.camera for m in moments}), key="moments_cameras")
-    objs = c_obj.multiselect("Objects", sorted({m.object_id for m in moments if m.object_id is not None}),
-                             key="moments_objects", format_func=lambda i: _label(i, "").rstrip(" ·"))
+    objs = c_obj.multiselect(
+        "Objects",
+        sorted({m.object_id for m in moments if m.object_id is not None}),
+        key="moments_objects",
+        format_func=lambda i: _label(i, "").rstrip(" ·"),
+    )
     shown = [m for m in moments if (not cams or m.camera in cams) and (not objs or m.object_id in objs)]
-    st.caption(f"{len(shown)} of {len(moments)} moments, most important first"
-               + (f" (first {MAX_MOMENTS} shown)" if len(shown) > MAX_MOMENTS else "") + ".")
+    st.caption(
+        f"{len(shown)} of {len(moments)} moments, most important first"
+        + (f" (first {MAX_MOMENTS} shown)" if len(shown) > MAX_MOMENTS else "")
+        + "."
+    )
     widths = [1, 2, 1, 2, 3, 6, 1, 2]
     head = st.columns(widths)
     for col, title in zip(head, ["#", "camera", "frame", "kind", "object", "reason", "sev.", ""]):

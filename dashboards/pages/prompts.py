@@ -42,8 +42,9 @@ if st.session_state.get("draft_game") != str(game.path):
             draft = prompt_edit.draft_from_file(load_prompts(prompts_path))
         except MulticamError as exc:
             st.session_state["draft_error"] = f"{exc}\n\nStarting from an empty list; saving replaces the file."
-    st.session_state.update(draft=draft, draft_game=str(game.path),
-                            draft_version=st.session_state.get("draft_version", 0) + 1)
+    st.session_state.update(
+        draft=draft, draft_game=str(game.path), draft_version=st.session_state.get("draft_version", 0) + 1
+    )
 if st.session_state.get("draft_error"):
     st.error(st.session_state["draft_error"])
 draft = st.session_state["draft"]
@@ -67,12 +68,16 @@ left, right = st.columns([3, 2])
 with right:
     st.markdown(f"**Objects** · prompts file `{prompts_path.name}`")
     if ids:
-        st.selectbox("Object to label", ids, key="prompt_object",
-                     format_func=lambda i: f"{i} {names.get(i, '')}")
+        st.selectbox("Object to label", ids, key="prompt_object", format_func=lambda i: f"{i} {names.get(i, '')}")
     else:
         st.caption("No object yet: add the first one below.")
-    click_mode = st.radio("A click adds a", ["positive point", "negative point"], horizontal=True,
-                          key="prompt_click_mode", help="Drag on the frame to draw a box instead.")
+    click_mode = st.radio(
+        "A click adds a",
+        ["positive point", "negative point"],
+        horizontal=True,
+        key="prompt_click_mode",
+        help="Drag on the frame to draw a box instead.",
+    )
     with st.form("new_object", clear_on_submit=True, border=True):
         c_id, c_name, c_team = st.columns([1, 2, 2])
         new_id = c_id.number_input("id", min_value=1, step=1, value=prompt_edit.next_object_id(draft))
@@ -95,15 +100,22 @@ with right:
         st.rerun()
 
 with left:
-    frame = st.slider(f"Frame of the reference camera `{ref}`", 0, max(clip.info.frame_count - 1, 1),
-                      key="prompt_frame")
+    frame = st.slider(
+        f"Frame of the reference camera `{ref}`", 0, max(clip.info.frame_count - 1, 1), key="prompt_frame"
+    )
     frame = min(int(frame), clip.info.frame_count - 1)
     image = prompt_edit.draw_prompts(clip.frame(frame), draft, None, frame, highlight=active)
     caption = f"{ref} · frame {frame} · {width}x{height}: click = point, drag = box for the chosen object"
     if streamlit_image_coordinates is not None:
-        value = streamlit_image_coordinates(image, key="prompt_click", click_and_drag=True,
-                                            use_column_width="always", image_format="JPEG", jpeg_quality=90,
-                                            cursor="crosshair")
+        value = streamlit_image_coordinates(
+            image,
+            key="prompt_click",
+            click_and_drag=True,
+            use_column_width="always",
+            image_format="JPEG",
+            jpeg_quality=90,
+            cursor="crosshair",
+        )
         st.caption(caption)
         if value and value.get("unix_time") != st.session_state.get("last_click"):
             st.session_state["last_click"] = value.get("unix_time")
@@ -114,8 +126,11 @@ with left:
                 if click.kind == "box":
                     _set_draft(prompt_edit.set_box(draft, int(active), None, frame, click.box_xyxy))
                 else:
-                    _set_draft(prompt_edit.add_point(draft, int(active), None, frame, click.xy,
-                                                     positive=click_mode == "positive point"))
+                    _set_draft(
+                        prompt_edit.add_point(
+                            draft, int(active), None, frame, click.xy, positive=click_mode == "positive point"
+                        )
+                    )
                 st.rerun()
     else:
         st.image(data.encode_image(image), caption=caption, width="stretch")
@@ -128,23 +143,33 @@ with left:
         px = c_x.number_input("x (px)", min_value=0.0, max_value=float(width - 1), step=1.0, key="typed_x")
         py = c_y.number_input("y (px)", min_value=0.0, max_value=float(height - 1), step=1.0, key="typed_y")
         if c_b.button("Add point", disabled=active is None, key="typed_add"):
-            _set_draft(prompt_edit.add_point(draft, int(active), None, frame, (px, py),
-                                             positive=click_mode == "positive point"))
+            _set_draft(
+                prompt_edit.add_point(
+                    draft, int(active), None, frame, (px, py), positive=click_mode == "positive point"
+                )
+            )
             st.rerun()
 
 # -- list, edit, delete --------------------------------------------------------------------------
 st.subheader("Prompt list")
-st.caption("One row per object and frame. Edit cells (points as `x,y; x,y`, box as `x0,y0,x1,y1`), "
-           "select rows and press Delete to remove them. Camera empty = the reference camera.")
+st.caption(
+    "One row per object and frame. Edit cells (points as `x,y; x,y`, box as `x0,y0,x1,y1`), "
+    "select rows and press Delete to remove them. Camera empty = the reference camera."
+)
 rows = prompt_edit.draft_to_rows(draft)
 table = pd.DataFrame(rows, columns=list(prompt_edit.TABLE_COLUMNS))
 edited = st.data_editor(
-    table, key=f"prompt_table_{st.session_state['draft_version']}", num_rows="dynamic", hide_index=True,
-    width="stretch", column_config={
+    table,
+    key=f"prompt_table_{st.session_state['draft_version']}",
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    column_config={
         "id": st.column_config.NumberColumn("id", min_value=1, step=1, required=True),
         "frame": st.column_config.NumberColumn("frame", min_value=0, step=1),
         "time": st.column_config.NumberColumn("time (s)"),
-    })
+    },
+)
 if not edited.reset_index(drop=True).equals(table.reset_index(drop=True)):
     try:
         _set_draft(prompt_edit.rows_to_draft(edited.to_dict("records"), draft))
@@ -152,9 +177,12 @@ if not edited.reset_index(drop=True).equals(table.reset_index(drop=True)):
     except MulticamError as exc:
         st.error(str(exc))
 if draft:
-    chips = " ".join(f"<span style='background:{object_color_hex(int(o['id']))};color:#000;border-radius:4px;"
-                     f"padding:1px 6px;font-size:0.8em'>{o['id']} {o['name']} · {len(o['prompts'])} "
-                     f"prompt(s)</span>" for o in draft)
+    chips = " ".join(
+        f"<span style='background:{object_color_hex(int(o['id']))};color:#000;border-radius:4px;"
+        f"padding:1px 6px;font-size:0.8em'>{o['id']} {o['name']} · {len(o['prompts'])} "
+        f"prompt(s)</span>"
+        for o in draft
+    )
     st.markdown(chips, unsafe_allow_html=True)
 
 
@@ -172,8 +200,10 @@ def _save() -> bool:
         return False
     st.session_state["draft_error"] = None
     if game.config.prompts is None:
-        st.warning(f"Saved to {prompts_path}; add `prompts: {prompts_path.name}` to {game.path.name} "
-                   f"so that processing uses it.")
+        st.warning(
+            f"Saved to {prompts_path}; add `prompts: {prompts_path.name}` to {game.path.name} "
+            f"so that processing uses it."
+        )
     else:
         st.success(f"Saved {len(prompts.objects)} object(s) to {prompts_path}")
     return True
@@ -186,14 +216,21 @@ if st.button("Save prompts", type="primary", key="save_prompts"):
 st.subheader("Process")
 runs_dir = ctx.config.runs_dir
 c_size, c_untrained, c_go = st.columns([2, 2, 2])
-image_size = c_size.number_input("SAM 2 image size", min_value=64, max_value=4096, step=32,
-                                 value=int(game.config.processing.image_size), key="process_image_size")
+image_size = c_size.number_input(
+    "SAM 2 image size",
+    min_value=64,
+    max_value=4096,
+    step=32,
+    value=int(game.config.processing.image_size),
+    key="process_image_size",
+)
 untrained = c_untrained.checkbox("Untrained (random weights, quick mechanics check)", key="process_untrained")
 job: processing.ProcessJob | None = st.session_state.get("process_job")
 running = job is not None and job.returncode is None
 if c_go.button("Save prompts and process", disabled=running, key="process_start") and _save():
-    command = processing.process_command(game.path, runs_dir, untrained=untrained,
-                                         image_size=int(image_size) if image_size else None)
+    command = processing.process_command(
+        game.path, runs_dir, untrained=untrained, image_size=int(image_size) if image_size else None
+    )
     try:
         data.check_path(runs_dir, roots, "runs directory")
         st.session_state["process_job"] = processing.start_process(command, runs_dir, game.name)
@@ -211,8 +248,10 @@ def _progress() -> None:
     prog = processing.read_progress(run_path) if run_path else None
     if prog is not None:
         cams = ", ".join(f"{c} {w}/{t}" for c, (w, t) in prog.per_camera.items())
-        st.progress(prog.fraction, text=f"{run_path.name}: {prog.status} · {prog.frames_done}/{prog.frames_total} "
-                                        f"frames ({cams})")
+        st.progress(
+            prog.fraction,
+            text=f"{run_path.name}: {prog.status} · {prog.frames_done}/{prog.frames_total} frames ({cams})",
+        )
     elif rc is None:
         st.progress(0.0, text="starting processing...")
     if rc is None:
@@ -235,5 +274,6 @@ if job is None and ctx.runs:
     for entry in ctx.runs:
         if entry.kind != "ground_truth" and entry.status == "running":
             prog = processing.read_progress(entry.path)
-            st.progress(prog.fraction, text=f"{entry.path.name} (running): {prog.frames_done}/{prog.frames_total} "
-                                            f"frames")
+            st.progress(
+                prog.fraction, text=f"{entry.path.name} (running): {prog.frames_done}/{prog.frames_total} frames"
+            )

@@ -20,20 +20,24 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """multicam: one SAM 2 state across every synchronized camera of a game."""
 
 
 # Each module registers its commands on `app` when imported.
-from multicam.cli import info  # noqa: E402,F401
-from multicam.cli import models, process  # noqa: E402,F401
-from multicam.cli import synth  # noqa: E402,F401
-from multicam.cli import sync  # noqa: E402,F401
-from multicam.cli import dashboard, render  # noqa: E402,F401
-from multicam.cli import eval, export, report  # noqa: E402,F401
-
+from multicam.cli import (  # noqa: E402,F401  # noqa: E402,F401  # noqa: E402,F401
+    dashboard,
+    eval,
+    export,
+    info,  # noqa: E402,F401
+    models,
+    process,
+    render,
+    report,
+    sync,  # noqa: E402,F401
+    synth,  # noqa: E402,F401
+)
 
 _terminated_by: list[str] = []  # the signal that stopped this process, if one did
 

@@ -23,18 +23,35 @@ def dashboard_app() -> Path:
 
     app_py = Path(multicam.__file__).resolve().parent.parent / "dashboards" / "app.py"
     if not app_py.is_file():
-        raise MulticamError(f"the dashboard app is not installed ({app_py} is missing); run multicam from "
-                            f"a checkout of its repository (pip install -e .)")
+        raise MulticamError(
+            f"the dashboard app is not installed ({app_py} is missing); run multicam from "
+            f"a checkout of its repository (pip install -e .)"
+        )
     return app_py
 
 
 def dashboard_command(app_py: Path, *, host: str, port: int) -> list[str]:
     """The ``streamlit run`` command line: headless, no usage statistics, bound to ``host``."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(app_py),
-        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false", "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_py),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
@@ -42,8 +59,10 @@ def dashboard_env(runs_dir: Path, games: list[Path]) -> dict[str, str]:
     """The environment of the Streamlit process: the allowed folders as JSON in ``MULTICAM_DASHBOARD``."""
     import json
 
-    return {**os.environ, ENV_VAR: json.dumps({"runs_dir": str(runs_dir.resolve()),
-                                               "games": [str(g.resolve()) for g in games]})}
+    return {
+        **os.environ,
+        ENV_VAR: json.dumps({"runs_dir": str(runs_dir.resolve()), "games": [str(g.resolve()) for g in games]}),
+    }
 
 
 @app.command()
@@ -51,8 +70,9 @@ def dashboard(
     runs_dir: Path = typer.Argument(Path("runs"), help="Runs directory (runs/<game>/<name>N). Created if missing."),
     game: list[Path] = typer.Option(None, "--game", help="A game file to open (repeat for several)."),
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to listen on."),
-    host: str = typer.Option("127.0.0.1", "--host",
-                             help="Address to listen on; 0.0.0.0 exposes the dashboard to your network."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 exposes the dashboard to your network."
+    ),
 ) -> None:
     """Start the analyst dashboard: review runs, check consistency, label prompts and process.
 
@@ -65,11 +85,16 @@ def dashboard(
         raise MulticamError(f"runs directory {runs_dir} is a file; pass a folder")
     runs_dir.mkdir(parents=True, exist_ok=True)
     command = dashboard_command(dashboard_app(), host=host, port=port)
-    typer.echo(f"multicam dashboard on http://{host}:{port}  (runs: {runs_dir.resolve()}; "
-               f"games: {', '.join(str(g) for g in games) or 'none'})")
+    typer.echo(
+        f"multicam dashboard on http://{host}:{port}  (runs: {runs_dir.resolve()}; "
+        f"games: {', '.join(str(g) for g in games) or 'none'})"
+    )
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.secho(f"warning: listening on {host}: anyone who can reach this machine can use the dashboard",
-                    fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"warning: listening on {host}: anyone who can reach this machine can use the dashboard",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     raise typer.Exit(run_until_stopped(command, dashboard_env(runs_dir, games)))
 
 

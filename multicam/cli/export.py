@@ -12,8 +12,9 @@ from multicam.cli import app
 @app.command()
 def export(
     run: Path = typer.Argument(..., help="The run directory (or ground-truth folder) to export."),
-    fmt: str = typer.Option(..., "--format", "-f",
-                            help="davis (indexed PNGs), coco (JSON with RLE) or mot (MOTChallenge boxes)."),
+    fmt: str = typer.Option(
+        ..., "--format", "-f", help="davis (indexed PNGs), coco (JSON with RLE) or mot (MOTChallenge boxes)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Output folder [default: RUN/export]."),
     camera: list[str] | None = typer.Option(None, "--camera", help="Only this camera (repeatable)."),
 ) -> None:
@@ -27,10 +28,14 @@ def export(
     out_dir = out if out is not None else r.path / "export"
     fmt = fmt.lower()
     paths = []
-    for path in tqdm(run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file",
-                     leave=False, disable=None):
+    for path in tqdm(
+        run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file", leave=False, disable=None
+    ):
         paths.append(path)
     if r.untrained:
-        typer.secho("note: this run used an UNTRAINED model (random weights); its masks are not real results.",
-                    fg=typer.colors.RED, bold=True)
+        typer.secho(
+            "note: this run used an UNTRAINED model (random weights); its masks are not real results.",
+            fg=typer.colors.RED,
+            bold=True,
+        )
     typer.echo(f"wrote {len(paths)} {fmt} file(s) under {out_dir / fmt}")

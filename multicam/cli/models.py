@@ -6,8 +6,9 @@ import typer
 
 from multicam.cli import app
 
-models_app = typer.Typer(help="SAM 2 checkpoints: list them, download one into the cache, print its path.",
-                         no_args_is_help=True)
+models_app = typer.Typer(
+    help="SAM 2 checkpoints: list them, download one into the cache, print its path.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -51,5 +52,7 @@ def model_path(name: str = typer.Argument(..., help="Model name, e.g. sam2.1_hie
     path = checkpoint_path(spec.name)
     typer.echo(str(path))
     if not path.is_file():
-        raise ModelError(f"{spec.name} is not downloaded yet: run `multicam models download {spec.name}` "
-                         f"or place {spec.url} at {path} by hand")
+        raise ModelError(
+            f"{spec.name} is not downloaded yet: run `multicam models download {spec.name}` "
+            f"or place {spec.url} at {path} by hand"
+        )

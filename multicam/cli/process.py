@@ -12,67 +12,109 @@ from multicam.cli import app
 @app.command()
 def process(
     game: Path | None = typer.Argument(None, help="The game file (YAML); leave out with --resume."),
-    model: str | None = typer.Option(None, "--model", help="Model name (see `multicam models list`); "
-                                     "default: the game file's model.name."),
-    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Checkpoint (.pt) file to load "
-                                           "instead of the download cache."),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps; default: "
-                                      "the game file's processing.device."),
-    image_size: int | None = typer.Option(None, "--image-size", help="SAM 2 input size, a multiple of 32 "
-                                          "(1024 as trained; smaller is faster and coarser)."),
-    layout: str | None = typer.Option(None, "--layout", help="interleave (frames grouped by game time) "
-                                      "or concat (one clip after the other)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name (see `multicam models list`); default: the game file's model.name."
+    ),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Checkpoint (.pt) file to load instead of the download cache."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="auto, cpu, cuda, cuda:N or mps; default: the game file's processing.device."
+    ),
+    image_size: int | None = typer.Option(
+        None,
+        "--image-size",
+        help="SAM 2 input size, a multiple of 32 (1024 as trained; smaller is faster and coarser).",
+    ),
+    layout: str | None = typer.Option(
+        None, "--layout", help="interleave (frames grouped by game time) or concat (one clip after the other)."
+    ),
     name: str = typer.Option("run", "--name", help="Run folder prefix: RUNS_DIR/<game>/<name>N."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders are created."),
-    untrained: bool = typer.Option(False, "--untrained", help="Random weights instead of a checkpoint: "
-                                   "checks the pipeline end to end; the masks mean nothing."),
-    dtype: str = typer.Option("auto", "--dtype", help="auto (bfloat16 on CUDA, float32 elsewhere), "
-                              "float32, bfloat16 or float16 (GPU)."),
-    compile: bool = typer.Option(False, "--compile", help="torch.compile the model (faster on GPU after "
-                                 "a slow start)."),
-    download: bool = typer.Option(True, "--download/--no-download", help="Download a missing checkpoint "
-                                  "of a registry model."),
-    batch_objects: bool = typer.Option(False, "--batch-objects", help="Track all objects of a frame as one "
-                                       "batch (faster with many objects; masks equal up to rounding)."),
-    feature_cache: str = typer.Option("auto", "--feature-cache", help="Cache image features for re-runs "
-                                      "after a prompt correction: auto (RUNS_DIR/.features), a folder, or off."),
-    feature_cache_gb: float = typer.Option(20.0, "--feature-cache-gb", help="Size limit of the feature cache "
-                                           "(least recently used files are removed first)."),
+    untrained: bool = typer.Option(
+        False,
+        "--untrained",
+        help="Random weights instead of a checkpoint: checks the pipeline end to end; the masks mean nothing.",
+    ),
+    dtype: str = typer.Option(
+        "auto", "--dtype", help="auto (bfloat16 on CUDA, float32 elsewhere), float32, bfloat16 or float16 (GPU)."
+    ),
+    compile: bool = typer.Option(
+        False, "--compile", help="torch.compile the model (faster on GPU after a slow start)."
+    ),
+    download: bool = typer.Option(
+        True, "--download/--no-download", help="Download a missing checkpoint of a registry model."
+    ),
+    batch_objects: bool = typer.Option(
+        False,
+        "--batch-objects",
+        help="Track all objects of a frame as one batch (faster with many objects; masks equal up to rounding).",
+    ),
+    feature_cache: str = typer.Option(
+        "auto",
+        "--feature-cache",
+        help="Cache image features for re-runs after a prompt correction: auto (RUNS_DIR/.features), a folder, or off.",
+    ),
+    feature_cache_gb: float = typer.Option(
+        20.0,
+        "--feature-cache-gb",
+        help="Size limit of the feature cache (least recently used files are removed first).",
+    ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: one per core)."),
-    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run (a runs/<game>/<name>N "
-                                       "folder) with its own settings; give no GAME then."),
+    resume: Path | None = typer.Option(
+        None,
+        "--resume",
+        help="Continue an interrupted run (a runs/<game>/<name>N folder) with its own settings; give no GAME then.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
     from multicam.errors import MulticamError
-
     from multicam.pipeline import UNTRAINED_WARNING, ProcessOptions, process_game, resume_run
 
     if resume is not None:
         if game is not None:
-            raise MulticamError("give either a GAME file or --resume RUN, not both: a resumed run keeps "
-                                "its game and settings")
+            raise MulticamError(
+                "give either a GAME file or --resume RUN, not both: a resumed run keeps its game and settings"
+            )
         result = resume_run(resume, progress=not quiet)
         if result.untrained:
             typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
         m = result.manifest
-        typer.echo(f"run resumed in {result.run_dir}: {result.frames} more frames "
-                   f"({m['sequence_frames']} in the {m['layout']} sequence)")
+        typer.echo(
+            f"run resumed in {result.run_dir}: {result.frames} more frames "
+            f"({m['sequence_frames']} in the {m['layout']} sequence)"
+        )
         return
     if game is None:
         raise MulticamError("missing GAME: give a game file (multicam process game.yaml) or --resume RUN")
-    options = ProcessOptions(model=model, checkpoint=checkpoint, device=device, image_size=image_size,
-                             layout=layout, dtype=dtype, compile=compile, untrained=untrained, name=name,
-                             runs_dir=runs_dir, download=download, progress=not quiet,
-                             batch_objects=batch_objects, feature_cache=feature_cache,
-                             feature_cache_gb=feature_cache_gb, threads=threads)
+    options = ProcessOptions(
+        model=model,
+        checkpoint=checkpoint,
+        device=device,
+        image_size=image_size,
+        layout=layout,
+        dtype=dtype,
+        compile=compile,
+        untrained=untrained,
+        name=name,
+        runs_dir=runs_dir,
+        download=download,
+        progress=not quiet,
+        batch_objects=batch_objects,
+        feature_cache=feature_cache,
+        feature_cache_gb=feature_cache_gb,
+        threads=threads,
+    )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
     result = process_game(game, options)
     m = result.manifest
     typer.echo(f"run written to {result.run_dir}")
-    typer.echo(f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
-               f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
-               f"{m['image_size']} px)")
+    typer.echo(
+        f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
+        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
+        f"{m['image_size']} px)"
+    )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)

@@ -27,8 +27,9 @@ def render(
     from multicam.render import OverlayStyle, plan_render, write_video
 
     style = OverlayStyle(opacity=opacity, mode="outline" if outline else "fill", boxes=boxes)
-    jobs = plan_render(run, out_dir=out, cameras=camera or None, with_mosaic=mosaic, with_ground_truth=gt,
-                       game_path=game, style=style)
+    jobs = plan_render(
+        run, out_dir=out, cameras=camera or None, with_mosaic=mosaic, with_ground_truth=gt, game_path=game, style=style
+    )
     for job in jobs:
         frames = tqdm(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)
         result = write_video(frames, job.path, job.fps)

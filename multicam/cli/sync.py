@@ -27,16 +27,26 @@ _HELP = (
 @app.command(help=_HELP)
 def sync(
     game: Path = typer.Argument(..., help="The game file (YAML)."),
-    write: bool = typer.Option(False, "--write", help="Store the estimated offsets in the game file "
-                               "(comments and the rest of the file are kept)."),
-    method: _Method = typer.Option(_Method.auto, "--method", help="audio: the sound; visual: the pictures' "
-                                   "motion; auto: the sound when both clips have some, else the motion."),
-    max_offset: float | None = typer.Option(None, "--max-offset", min=0.001,
-                                            help="Largest |offset| (s) to consider; default: any."),
-    min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
-                                                help="Refuse answers below this confidence (0..1)."),
-    camera: list[str] | None = typer.Option(None, "--camera", "-c",
-                                            help="Only this camera (repeat for several); default: all."),
+    write: bool = typer.Option(
+        False,
+        "--write",
+        help="Store the estimated offsets in the game file (comments and the rest of the file are kept).",
+    ),
+    method: _Method = typer.Option(
+        _Method.auto,
+        "--method",
+        help="audio: the sound; visual: the pictures' "
+        "motion; auto: the sound when both clips have some, else the motion.",
+    ),
+    max_offset: float | None = typer.Option(
+        None, "--max-offset", min=0.001, help="Largest |offset| (s) to consider; default: any."
+    ),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0, help="Refuse answers below this confidence (0..1)."
+    ),
+    camera: list[str] | None = typer.Option(
+        None, "--camera", "-c", help="Only this camera (repeat for several); default: all."
+    ),
 ) -> None:
     """Estimate each camera's offset (game time of its first frame) against the reference camera."""
     from multicam.clips import probe_clip
@@ -60,14 +70,16 @@ def sync(
             infos[name] = probe_clip(loaded.video_path(name))
         except ClipError as exc:
             raise ClipError(f"camera {name!r}: {exc}") from None
-    options = SyncOptions(method=method.value, max_offset=max_offset,
-                          min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence)
+    options = SyncOptions(
+        method=method.value,
+        max_offset=max_offset,
+        min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+    )
     results = estimate_offsets(loaded, infos, names, options, on_error="collect")
 
     ref_fps = infos[cfg.reference].fps
     typer.echo(f"reference camera: {cfg.reference} ({ref_fps:.3f} fps)   method: {options.method}")
-    header = (f"{'camera':<12} {'offset':>10} {'ref frames':>10} {'confidence':>10} {'method':>7}   "
-              f"game file")
+    header = f"{'camera':<12} {'offset':>10} {'ref frames':>10} {'confidence':>10} {'method':>7}   game file"
     typer.echo(header)
     typer.echo("-" * (len(header) + 12))
     failures: list[SyncError] = []
@@ -78,8 +90,10 @@ def sync(
         if isinstance(r, SyncResult):
             diff_ms = round(1000 * (r.offset - float(written)), 1) + 0.0 if written != "auto" else 0.0
             diff = "" if written == "auto" else f" (differs by {diff_ms:+.1f} ms)"
-            typer.echo(f"{name:<12} {r.offset:>+9.4f}s {r.offset_frames:>+10.2f} {r.confidence:>10.2f} "
-                       f"{r.method:>7}   {in_file}{diff}")
+            typer.echo(
+                f"{name:<12} {r.offset:>+9.4f}s {r.offset_frames:>+10.2f} {r.confidence:>10.2f} "
+                f"{r.method:>7}   {in_file}{diff}"
+            )
             for note in r.notes:
                 typer.echo(f"{'':<12} note: {note}")
         else:

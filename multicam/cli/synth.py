@@ -27,10 +27,14 @@ def synth(
     players_per_team: int = typer.Option(3, help="Players in each of the two teams."),
     duration: float = typer.Option(4.0, help="Length of the reference clip in seconds."),
     width: int = typer.Option(960, help="Width of the widest (reference) camera in pixels."),
-    fps: str | None = typer.Option(None, help="Frame rates: one for all cameras or one per camera, "
-                                              "comma-separated (default 25,30,25,...)."),
-    offsets: str | None = typer.Option(None, help="Game time (s) of each clip's first frame, comma-separated; "
-                                                  "the first must be 0 (default: a few tenths of a second)."),
+    fps: str | None = typer.Option(
+        None, help="Frame rates: one for all cameras or one per camera, comma-separated (default 25,30,25,...)."
+    ),
+    offsets: str | None = typer.Option(
+        None,
+        help="Game time (s) of each clip's first frame, comma-separated; "
+        "the first must be 0 (default: a few tenths of a second).",
+    ),
     durations: str | None = typer.Option(None, help="Clip length (s) per camera, comma-separated."),
     audio: bool = typer.Option(True, "--audio/--no-audio", help="Give the clips an AAC sound track."),
     blur: bool = typer.Option(False, "--blur/--no-blur", help="Motion blur (pixels only, not the masks)."),
@@ -49,10 +53,21 @@ def synth(
     from multicam.synth import SynthConfig, generate_game
 
     try:
-        cfg = SynthConfig(seed=seed, num_cameras=cameras, players_per_team=players_per_team,
-                          duration_s=duration, width=width, fps=_floats(fps, "--fps"),
-                          offsets=_floats(offsets, "--offsets"), durations=_floats(durations, "--durations"),
-                          audio=audio, motion_blur=blur, noise_std=noise, crf=crf, name=name)
+        cfg = SynthConfig(
+            seed=seed,
+            num_cameras=cameras,
+            players_per_team=players_per_team,
+            duration_s=duration,
+            width=width,
+            fps=_floats(fps, "--fps"),
+            offsets=_floats(offsets, "--offsets"),
+            durations=_floats(durations, "--durations"),
+            audio=audio,
+            motion_blur=blur,
+            noise_std=noise,
+            crf=crf,
+            name=name,
+        )
     except ValidationError as exc:
         raise MulticamError(format_validation_error(exc, "multicam synth").replace("(top level): ", "")) from None
     with tqdm(total=cfg.total_frames, unit="frame", desc="synth", dynamic_ncols=True) as bar:

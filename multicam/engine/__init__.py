@@ -26,12 +26,38 @@ from multicam.engine.features import describe as describe_cache
 from multicam.engine.frames import FrameSource, to_model_input
 from multicam.engine.predictor import CameraMemory, MulticamVideoPredictor
 from multicam.engine.state import TrackingState
-from multicam.engine.tracker import (Engine, EngineInfo, EngineOptions, ResumePoint, TrackedFrame, TrackStats,
-                                     masks_at_resolution, tracking_passes)
+from multicam.engine.tracker import (
+    Engine,
+    EngineInfo,
+    EngineOptions,
+    ResumePoint,
+    TrackedFrame,
+    TrackStats,
+    masks_at_resolution,
+    tracking_passes,
+)
 
 __all__ = [
-    "CameraMemory", "Engine", "EngineInfo", "EngineOptions", "FeatureCache", "FeatureSpace", "FeatureStore",
-    "FrameSource", "MulticamVideoPredictor", "ResumePoint", "TrackStats", "TrackedFrame", "TrackingState",
-    "build_predictor", "describe_cache", "import_sam2", "masks_at_resolution", "resolve_device", "resolve_dtype",
-    "to_model_input", "tracking_passes", "versions",
+    "CameraMemory",
+    "Engine",
+    "EngineInfo",
+    "EngineOptions",
+    "FeatureCache",
+    "FeatureSpace",
+    "FeatureStore",
+    "FrameSource",
+    "MulticamVideoPredictor",
+    "ResumePoint",
+    "TrackStats",
+    "TrackedFrame",
+    "TrackingState",
+    "build_predictor",
+    "describe_cache",
+    "import_sam2",
+    "masks_at_resolution",
+    "resolve_device",
+    "resolve_dtype",
+    "to_model_input",
+    "tracking_passes",
+    "versions",
 ]

@@ -71,12 +71,16 @@ def resolve_device(requested: str = "auto") -> torch.device:
         return torch.device("mps")
     if requested == "cuda" or requested.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ModelError(f"device {requested} is not available (this torch {torch.__version__} sees no "
-                             f"CUDA GPU); use --device cpu (or auto)")
+            raise ModelError(
+                f"device {requested} is not available (this torch {torch.__version__} sees no "
+                f"CUDA GPU); use --device cpu (or auto)"
+            )
         device = torch.device(requested)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ModelError(f"device {requested} does not exist; this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s): cuda:0..")
+            raise ModelError(
+                f"device {requested} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s): cuda:0.."
+            )
         return device
     raise ModelError(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps")
 
@@ -131,8 +135,15 @@ def model_config(config: str, *, image_size: int, compile: bool = False, fill_ho
     return cfg
 
 
-def build_predictor(config: str, checkpoint: str | Path | None, *, device: torch.device,
-                    image_size: int = 1024, compile: bool = False, seed: int = 0):
+def build_predictor(
+    config: str,
+    checkpoint: str | Path | None,
+    *,
+    device: torch.device,
+    image_size: int = 1024,
+    compile: bool = False,
+    seed: int = 0,
+):
     """Build :class:`~multicam.engine.predictor.MulticamVideoPredictor` in eval mode on ``device``.
 
     Args:
@@ -165,8 +176,10 @@ def load_checkpoint(model: torch.nn.Module, path: Path, config: str) -> None:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors alike
-        raise ModelError(f"cannot read checkpoint {path}: {exc} (is it a SAM 2 .pt file? download it "
-                         f"again with `multicam models download NAME`)") from None
+        raise ModelError(
+            f"cannot read checkpoint {path}: {exc} (is it a SAM 2 .pt file? download it "
+            f"again with `multicam models download NAME`)"
+        ) from None
     state = data.get("model", data) if isinstance(data, dict) else None
     if not isinstance(state, dict):
         raise ModelError(f"{path} holds no SAM 2 state dict (expected a dict with a 'model' entry)")
@@ -175,7 +188,8 @@ def load_checkpoint(model: torch.nn.Module, path: Path, config: str) -> None:
         raise ModelError(
             f"checkpoint {path} does not fit the architecture of {config}: {len(missing)} missing "
             f"(e.g. {list(missing)[:3]}), {len(unexpected)} unexpected (e.g. {list(unexpected)[:3]}) "
-            f"parameters; pass the model name that matches the checkpoint (--model)")
+            f"parameters; pass the model name that matches the checkpoint (--model)"
+        )
 
 
 def _sam2_version() -> str:
@@ -191,5 +205,9 @@ def versions() -> dict[str, str]:
     """Versions of multicam, torch and sam2 (for run manifests)."""
     import multicam
 
-    return {"multicam": multicam.__version__, "torch": torch.__version__, "sam2": _sam2_version(),
-            "python": sys.version.split()[0]}
+    return {
+        "multicam": multicam.__version__,
+        "torch": torch.__version__,
+        "sam2": _sam2_version(),
+        "python": sys.version.split()[0],
+    }

@@ -29,6 +29,7 @@ than cycling through all of them (in which case the cache would never hit).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -115,8 +116,9 @@ class FeatureCache:
         return self.root / space.key / "pos_enc.pt"
 
     # -- reading ---------------------------------------------------------------------------------
-    def load(self, space: FeatureSpace, clip: str, frame: int, device: torch.device | str = "cpu"
-             ) -> list[torch.Tensor] | None:
+    def load(
+        self, space: FeatureSpace, clip: str, frame: int, device: torch.device | str = "cpu"
+    ) -> list[torch.Tensor] | None:
         """A frame's ``backbone_fpn`` maps ``[(1, C, H, W)] * 3``, or None when not cached."""
         path = self.frame_path(space, clip, frame)
         try:
@@ -210,10 +212,8 @@ class FeatureCache:
         if self._index is not None and path in self._index:
             self._index.move_to_end(path)
         self._mine.add(path)
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)
-        except OSError:
-            pass
 
     def _make_room(self, size: int) -> bool:
         if self._index is None:

@@ -76,8 +76,9 @@ class Prefetcher:
         skip: indices of the order the model will not ask for (frames prompted for every object).
     """
 
-    def __init__(self, load: Callable[[int], FrameItem], order: Sequence[int], depth: int = 4,
-                 skip: frozenset[int] = frozenset()):
+    def __init__(
+        self, load: Callable[[int], FrameItem], order: Sequence[int], depth: int = 4, skip: frozenset[int] = frozenset()
+    ):
         self._load = load
         self._order = order  # a range stays a range: no per-frame memory
         self._skip = skip
@@ -156,9 +157,17 @@ class FrameSource:
         features_loaded: frames whose image features came from the feature cache.
     """
 
-    def __init__(self, layout: SequenceLayout, clips: Mapping[str, Clip], image_size: int, *,
-                 device: torch.device | str = "cpu", tensor_cache: int = 2, features: FeatureStore | None = None,
-                 prefetch: int = 0):
+    def __init__(
+        self,
+        layout: SequenceLayout,
+        clips: Mapping[str, Clip],
+        image_size: int,
+        *,
+        device: torch.device | str = "cpu",
+        tensor_cache: int = 2,
+        features: FeatureStore | None = None,
+        prefetch: int = 0,
+    ):
         missing = [n for n in layout.camera_names if n not in clips]
         if missing:
             raise ValueError(f"no clip for camera(s) {missing}")
@@ -219,8 +228,9 @@ class FrameSource:
             self._prefetcher.close()
             self._prefetcher = None
 
-    def image_features(self, index: int, forward_image: Callable[[torch.Tensor], dict],
-                       device: torch.device) -> tuple[torch.Tensor | None, dict]:
+    def image_features(
+        self, index: int, forward_image: Callable[[torch.Tensor], dict], device: torch.device
+    ) -> tuple[torch.Tensor | None, dict]:
         """``(model input or None, backbone_out)`` of a frame, as SAM 2's ``_get_image_feature`` needs.
 
         Reads the features from the feature cache when it has them; otherwise runs

@@ -68,8 +68,11 @@ class CameraMemory:
             to pass to SAM 2 in place of ``(frame_idx, output_dict, num_frames)``.
         """
         rank, local = self.camera_and_frame(index)
-        non_cond = {int(self.frames[t]): out for t, out in output_dict["non_cond_frame_outputs"].items()
-                    if self.camera_ids[t] == rank}
+        non_cond = {
+            int(self.frames[t]): out
+            for t, out in output_dict["non_cond_frame_outputs"].items()
+            if self.camera_ids[t] == rank
+        }
         cond: dict[float, dict] = {}
         others = []
         for t, out in output_dict["cond_frame_outputs"].items():
@@ -109,15 +112,30 @@ class _MulticamMixin:
         self.memory_attention.register_forward_pre_hook(_memory_in_compute_dtype, with_kwargs=True)
 
     # -- memory selection ---------------------------------------------------------------------
-    def _prepare_memory_conditioned_features(self, frame_idx, is_init_cond_frame, current_vision_feats,
-                                             current_vision_pos_embeds, feat_sizes, output_dict, num_frames,
-                                             track_in_reverse=False):
+    def _prepare_memory_conditioned_features(
+        self,
+        frame_idx,
+        is_init_cond_frame,
+        current_vision_feats,
+        current_vision_pos_embeds,
+        feat_sizes,
+        output_dict,
+        num_frames,
+        track_in_reverse=False,
+    ):
         memory = self.camera_memory
         if memory is not None and not is_init_cond_frame:
             frame_idx, output_dict, num_frames = memory.view(frame_idx, output_dict)
         return super()._prepare_memory_conditioned_features(  # type: ignore[misc]
-            frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds, feat_sizes,
-            output_dict, num_frames, track_in_reverse)
+            frame_idx,
+            is_init_cond_frame,
+            current_vision_feats,
+            current_vision_pos_embeds,
+            feat_sizes,
+            output_dict,
+            num_frames,
+            track_in_reverse,
+        )
 
     # -- memory window --------------------------------------------------------------------------
     @property
@@ -198,9 +216,15 @@ class _MulticamMixin:
 
     # -- propagation ----------------------------------------------------------------------------
     @torch.inference_mode()
-    def track(self, inference_state: dict, order: Iterable[int], *, reverse: bool = False,
-              release: bool = True, batch_objects: bool = False
-              ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def track(
+        self,
+        inference_state: dict,
+        order: Iterable[int],
+        *,
+        reverse: bool = False,
+        release: bool = True,
+        batch_objects: bool = False,
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """Track every object over ``order`` (sequence indices, in tracking order).
 
         Call :meth:`propagate_in_video_preflight` once before. Prompted frames give their
@@ -220,8 +244,10 @@ class _MulticamMixin:
         batch_size = self._get_obj_num(inference_state)  # type: ignore[attr-defined]
         device = inference_state["device"]
         per_obj = inference_state["output_dict_per_obj"]
-        groups = [_Group(inference_state, members) if len(members) > 1 else members
-                  for members in self.object_groups(inference_state, batch_objects)]
+        groups = [
+            _Group(inference_state, members) if len(members) > 1 else members
+            for members in self.object_groups(inference_state, batch_objects)
+        ]
         for frame_idx in order:
             masks: list = [None] * batch_size
             scores: list = [None] * batch_size
@@ -236,9 +262,16 @@ class _MulticamMixin:
                     pred_masks = out["pred_masks"].to(device, non_blocking=True)
                 else:
                     out, pred_masks = self._run_single_frame_inference(  # type: ignore[attr-defined]
-                        inference_state=inference_state, output_dict=obj_output_dict, frame_idx=frame_idx,
-                        batch_size=1, is_init_cond_frame=False, point_inputs=None, mask_inputs=None,
-                        reverse=reverse, run_mem_encoder=True)
+                        inference_state=inference_state,
+                        output_dict=obj_output_dict,
+                        frame_idx=frame_idx,
+                        batch_size=1,
+                        is_init_cond_frame=False,
+                        point_inputs=None,
+                        mask_inputs=None,
+                        reverse=reverse,
+                        run_mem_encoder=True,
+                    )
                     obj_output_dict["non_cond_frame_outputs"][frame_idx] = out
                 if release:
                     self._release_old_outputs(obj_output_dict, frame_idx, reverse)
@@ -246,8 +279,16 @@ class _MulticamMixin:
                 scores[obj_idx] = out["object_score_logits"].reshape(-1).float()
             yield frame_idx, torch.cat(masks, dim=0).float(), torch.cat(scores, dim=0)
 
-    def _track_group(self, inference_state: dict, group: _Group, frame_idx: int, reverse: bool, release: bool,
-                     masks: list, scores: list) -> None:
+    def _track_group(
+        self,
+        inference_state: dict,
+        group: _Group,
+        frame_idx: int,
+        reverse: bool,
+        release: bool,
+        masks: list,
+        scores: list,
+    ) -> None:
         """One frame of a batch of objects; their outputs are split back to each object's memory."""
         device = inference_state["device"]
         n = len(group.members)
@@ -256,9 +297,16 @@ class _MulticamMixin:
             pred_masks = out["pred_masks"].to(device, non_blocking=True)
         else:
             out, pred_masks = self._run_single_frame_inference(  # type: ignore[attr-defined]
-                inference_state=inference_state, output_dict=group.output_dict, frame_idx=frame_idx,
-                batch_size=n, is_init_cond_frame=False, point_inputs=None, mask_inputs=None,
-                reverse=reverse, run_mem_encoder=True)
+                inference_state=inference_state,
+                output_dict=group.output_dict,
+                frame_idx=frame_idx,
+                batch_size=n,
+                is_init_cond_frame=False,
+                point_inputs=None,
+                mask_inputs=None,
+                reverse=reverse,
+                run_mem_encoder=True,
+            )
             group.output_dict["non_cond_frame_outputs"][frame_idx] = out
             for k, obj_idx in enumerate(group.members):
                 per_obj = inference_state["output_dict_per_obj"][obj_idx]
@@ -269,7 +317,7 @@ class _MulticamMixin:
             self._release_old_outputs(group.output_dict, frame_idx, reverse)
         score = out["object_score_logits"].reshape(n, -1).float()
         for k, obj_idx in enumerate(group.members):
-            masks[obj_idx] = pred_masks[k:k + 1]
+            masks[obj_idx] = pred_masks[k : k + 1]
             scores[obj_idx] = score[k].reshape(-1)
 
     # -- state snapshots (resume) -----------------------------------------------------------------
@@ -280,8 +328,11 @@ class _MulticamMixin:
         for obj_idx, obj_output_dict in inference_state["output_dict_per_obj"].items():
             frames = {}
             for t, out in obj_output_dict["non_cond_frame_outputs"].items():
-                frames[int(t)] = {key: None if value is None else value.detach().to("cpu").clone()
-                                  for key, value in out.items() if key != "maskmem_pos_enc"}
+                frames[int(t)] = {
+                    key: None if value is None else value.detach().to("cpu").clone()
+                    for key, value in out.items()
+                    if key != "maskmem_pos_enc"
+                }
             saved[int(inference_state["obj_idx_to_id"][obj_idx])] = frames
         return saved
 
@@ -296,8 +347,9 @@ class _MulticamMixin:
             non_cond = inference_state["output_dict_per_obj"][obj_idx]["non_cond_frame_outputs"]
             non_cond.clear()
             for t, out in frames.items():
-                restored = {key: None if value is None else value.to(where.get(key, device))
-                            for key, value in out.items()}
+                restored = {
+                    key: None if value is None else value.to(where.get(key, device)) for key, value in out.items()
+                }
                 has_memory = restored.get("maskmem_features") is not None and pos is not None
                 restored["maskmem_pos_enc"] = [x.expand(1, -1, -1, -1) for x in pos] if has_memory else None
                 non_cond[int(t)] = restored
@@ -330,9 +382,9 @@ def _split_output(out: dict, k: int) -> dict:
         if value is None:
             part[key] = None
         elif key == "maskmem_pos_enc":
-            part[key] = [v[k:k + 1] for v in value]
+            part[key] = [v[k : k + 1] for v in value]
         else:
-            part[key] = value[k:k + 1]
+            part[key] = value[k : k + 1]
     return part
 
 

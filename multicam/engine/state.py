@@ -92,8 +92,10 @@ class TrackingState:
 
     def held_outputs(self) -> int:
         """Number of per-object, per-frame outputs held (prompted and tracked)."""
-        return sum(len(o["cond_frame_outputs"]) + len(o["non_cond_frame_outputs"])
-                   for o in self.raw["output_dict_per_obj"].values())
+        return sum(
+            len(o["cond_frame_outputs"]) + len(o["non_cond_frame_outputs"])
+            for o in self.raw["output_dict_per_obj"].values()
+        )
 
     def held_bytes(self) -> int:
         """Bytes of the per-frame memories, masks and pointers held by the state."""
@@ -118,7 +120,12 @@ class TrackingState:
             x0, y0, x1, y1 = prompt.box_xyxy
             box = torch.tensor([x0 / w, y0 / h, x1 / w, y1 / h], dtype=torch.float32)
         self.predictor.add_new_points_or_box(
-            self.raw, frame_idx=prompt.index, obj_id=prompt.object_id,
+            self.raw,
+            frame_idx=prompt.index,
+            obj_id=prompt.object_id,
             points=torch.tensor(points, dtype=torch.float32).reshape(-1, 2) if points else None,
             labels=torch.tensor(labels, dtype=torch.int32) if points else None,
-            clear_old_points=True, normalize_coords=False, box=box)
+            clear_old_points=True,
+            normalize_coords=False,
+            box=box,
+        )

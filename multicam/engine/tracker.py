@@ -38,6 +38,7 @@ from multicam.errors import ModelError, PromptError
 from multicam.layout import FramePrompt, SequenceLayout
 from multicam.masks import FrameMasks, ObjectMask
 
+
 @dataclass(frozen=True)
 class EngineOptions:
     """How to run SAM 2.
@@ -154,8 +155,9 @@ class TrackedFrame:
     def to_masks(self) -> FrameMasks:
         """The frame's masks at the camera's resolution (safe to call on another thread)."""
         with torch.inference_mode():
-            return masks_at_resolution(self.camera, self.frame, self.time, self.resolution_wh, self.logits,
-                                       self.scores, self.object_ids)
+            return masks_at_resolution(
+                self.camera, self.frame, self.time, self.resolution_wh, self.logits, self.scores, self.object_ids
+            )
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,14 @@ def feature_space(info: EngineInfo, seed: int, checkpoint_sha256: str | None = N
         weights = f"random-seed-{seed}"
     else:
         weights = checkpoint_sha256 or f"{Path(info.checkpoint).resolve()}|{os.path.getsize(info.checkpoint)}"
-    return FeatureSpace(config=info.config, weights=weights, image_size=info.image_size, dtype=info.dtype,
-                        compiled=info.compiled, sam2=versions()["sam2"])
+    return FeatureSpace(
+        config=info.config,
+        weights=weights,
+        image_size=info.image_size,
+        dtype=info.dtype,
+        compiled=info.compiled,
+        sam2=versions()["sam2"],
+    )
 
 
 class Engine:
@@ -210,8 +218,14 @@ class Engine:
         self._pass = 0
 
     @classmethod
-    def build(cls, config: str, checkpoint: str | Path | None = None, *, untrained: bool = False,
-              options: EngineOptions = EngineOptions()) -> Engine:
+    def build(
+        cls,
+        config: str,
+        checkpoint: str | Path | None = None,
+        *,
+        untrained: bool = False,
+        options: EngineOptions = EngineOptions(),
+    ) -> Engine:
         """Build the predictor.
 
         Args:
@@ -234,13 +248,21 @@ class Engine:
                 raise ModelError(f"threads must be at least 1, got {options.threads}")
             torch.set_num_threads(int(options.threads))
         t0 = time.perf_counter()
-        predictor = build_predictor(config, checkpoint, device=device, image_size=options.image_size,
-                                    compile=options.compile, seed=options.seed)
+        predictor = build_predictor(
+            config, checkpoint, device=device, image_size=options.image_size, compile=options.compile, seed=options.seed
+        )
         info = EngineInfo(
-            config=config, checkpoint=None if checkpoint is None else str(checkpoint), untrained=untrained,
-            device=str(device), dtype=str(dtype).removeprefix("torch."), image_size=options.image_size,
-            compiled=options.compile, fill_hole_area=int(predictor.fill_hole_area),
-            params=sum(p.numel() for p in predictor.parameters()), build_s=round(time.perf_counter() - t0, 3))
+            config=config,
+            checkpoint=None if checkpoint is None else str(checkpoint),
+            untrained=untrained,
+            device=str(device),
+            dtype=str(dtype).removeprefix("torch."),
+            image_size=options.image_size,
+            compiled=options.compile,
+            fill_hole_area=int(predictor.fill_hole_area),
+            params=sum(p.numel() for p in predictor.parameters()),
+            build_s=round(time.perf_counter() - t0, 3),
+        )
         return cls(predictor, info, options, dtype)
 
     # -- running -----------------------------------------------------------------------------
@@ -249,23 +271,36 @@ class Engine:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
-    def open_state(self, layout: SequenceLayout, clips: Mapping[str, Clip],
-                   features: FeatureStore | None = None) -> TrackingState:
+    def open_state(
+        self, layout: SequenceLayout, clips: Mapping[str, Clip], features: FeatureStore | None = None
+    ) -> TrackingState:
         """A fresh inference state over the layout (the predictor now selects memory for it)."""
-        frames = FrameSource(layout, clips, self.options.image_size,
-                             device="cpu" if self.device.type == "cpu" else self.device,
-                             features=features, prefetch=self.options.prefetch)
+        frames = FrameSource(
+            layout,
+            clips,
+            self.options.image_size,
+            device="cpu" if self.device.type == "cpu" else self.device,
+            features=features,
+            prefetch=self.options.prefetch,
+        )
         self.predictor.camera_memory = CameraMemory(layout) if layout.camera_memory else None
         return TrackingState(self.predictor, frames, offload_state_to_cpu=self.options.offload_state_to_cpu)
 
-    def feature_store(self, cache: FeatureCache, clips: Mapping[str, Clip],
-                      checkpoint_sha256: str | None = None) -> FeatureStore:
+    def feature_store(
+        self, cache: FeatureCache, clips: Mapping[str, Clip], checkpoint_sha256: str | None = None
+    ) -> FeatureStore:
         """The feature cache bound to this engine's model and the given clips."""
         space = feature_space(self.info, self.options.seed, checkpoint_sha256)
         return FeatureStore(cache, space, {name: clip.path for name, clip in clips.items()})
 
-    def track(self, layout: SequenceLayout, clips: Mapping[str, Clip], prompts: Sequence[FramePrompt],
-              *, features: FeatureStore | None = None) -> Iterator[FrameMasks]:
+    def track(
+        self,
+        layout: SequenceLayout,
+        clips: Mapping[str, Clip],
+        prompts: Sequence[FramePrompt],
+        *,
+        features: FeatureStore | None = None,
+    ) -> Iterator[FrameMasks]:
         """Track the prompted objects through every frame of every camera.
 
         Args:
@@ -285,9 +320,15 @@ class Engine:
         for tracked in self.track_frames(layout, clips, prompts, features=features):
             yield tracked.to_masks()
 
-    def track_frames(self, layout: SequenceLayout, clips: Mapping[str, Clip], prompts: Sequence[FramePrompt],
-                     *, features: FeatureStore | None = None, resume: ResumePoint | None = None
-                     ) -> Iterator[TrackedFrame]:
+    def track_frames(
+        self,
+        layout: SequenceLayout,
+        clips: Mapping[str, Clip],
+        prompts: Sequence[FramePrompt],
+        *,
+        features: FeatureStore | None = None,
+        resume: ResumePoint | None = None,
+    ) -> Iterator[TrackedFrame]:
         """Like :meth:`track`, yielding each frame's raw output (:meth:`TrackedFrame.to_masks` makes its masks).
 
         Args:
@@ -298,8 +339,10 @@ class Engine:
             ModelError: a resume snapshot that does not belong to this game and prompts.
         """
         if not prompts:
-            raise PromptError("nothing to track: the prompts file has no objects; label at least one "
-                              "object (a click or a box) on the reference camera")
+            raise PromptError(
+                "nothing to track: the prompts file has no objects; label at least one "
+                "object (a click or a box) on the reference camera"
+            )
         if len(layout) == 0:
             return
         self.stats = stats = TrackStats()
@@ -336,17 +379,24 @@ class Engine:
             self.predictor.camera_memory = None
             self._state = None
 
-    def _run_pass(self, state: TrackingState, order: range, reverse: bool, position: int, discard: int
-                  ) -> Iterator[TrackedFrame]:
+    def _run_pass(
+        self, state: TrackingState, order: range, reverse: bool, position: int, discard: int
+    ) -> Iterator[TrackedFrame]:
         stats = self.stats
         object_ids = state.object_ids
         frames = state.frames
         outputs = state.raw["output_dict_per_obj"].values()
-        prompted_for_all = frozenset(t for t in state.prompted_indices
-                                     if all(t in out["cond_frame_outputs"] for out in outputs))
+        prompted_for_all = frozenset(
+            t for t in state.prompted_indices if all(t in out["cond_frame_outputs"] for out in outputs)
+        )
         frames.prefetch(order, skip=prompted_for_all)
-        steps = self.predictor.track(state.raw, order, reverse=reverse, release=self.options.release_memory,
-                                     batch_objects=self.options.batch_objects)
+        steps = self.predictor.track(
+            state.raw,
+            order,
+            reverse=reverse,
+            release=self.options.release_memory,
+            batch_objects=self.options.batch_objects,
+        )
         try:
             while True:
                 t0 = time.perf_counter()
@@ -371,9 +421,16 @@ class Engine:
                 if stats.frames % 16 == 1:
                     stats.max_held_bytes = max(stats.max_held_bytes, state.held_bytes())
                 where = frames.locate(index)
-                yield TrackedFrame(index=index, camera=where.camera, frame=where.frame, time=where.time,
-                                   resolution_wh=frames.resolution_wh(where.camera), logits=logits,
-                                   scores=scores, object_ids=object_ids)
+                yield TrackedFrame(
+                    index=index,
+                    camera=where.camera,
+                    frame=where.frame,
+                    time=where.time,
+                    resolution_wh=frames.resolution_wh(where.camera),
+                    logits=logits,
+                    scores=scores,
+                    object_ids=object_ids,
+                )
         finally:
             frames.stop_prefetch()
 
@@ -388,8 +445,14 @@ class Engine:
         state = self._state
         if state is None:
             raise ModelError("no tracking in progress: save_snapshot works between the frames of track_frames")
-        data = {"format": 1, "position": self._cursor, "pass": self._pass, "sequence_frames": state.num_frames,
-                "object_ids": list(state.object_ids), "outputs": self.predictor.snapshot_outputs(state.raw)}
+        data = {
+            "format": 1,
+            "position": self._cursor,
+            "pass": self._pass,
+            "sequence_frames": state.num_frames,
+            "object_ids": list(state.object_ids),
+            "outputs": self.predictor.snapshot_outputs(state.raw),
+        }
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -404,17 +467,28 @@ class Engine:
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises pickle, zip and runtime errors alike
-            raise ModelError(f"cannot read the resume snapshot {path}: {exc}; delete it to resume "
-                             f"by tracking the interrupted direction again") from None
+            raise ModelError(
+                f"cannot read the resume snapshot {path}: {exc}; delete it to resume "
+                f"by tracking the interrupted direction again"
+            ) from None
         if data.get("sequence_frames") != len(layout) or list(data.get("object_ids", [])) != list(state.object_ids):
-            raise ModelError(f"the resume snapshot {path} belongs to another game or other prompts "
-                             f"({data.get('sequence_frames')} frames, objects {data.get('object_ids')}); "
-                             f"delete it or start a new run")
+            raise ModelError(
+                f"the resume snapshot {path} belongs to another game or other prompts "
+                f"({data.get('sequence_frames')} frames, objects {data.get('object_ids')}); "
+                f"delete it or start a new run"
+            )
         return data
 
 
-def masks_at_resolution(camera: str, frame: int, time_s: float, resolution_wh: tuple[int, int],
-                        logits: torch.Tensor, scores: torch.Tensor, object_ids: Sequence[int]) -> FrameMasks:
+def masks_at_resolution(
+    camera: str,
+    frame: int,
+    time_s: float,
+    resolution_wh: tuple[int, int],
+    logits: torch.Tensor,
+    scores: torch.Tensor,
+    object_ids: Sequence[int],
+) -> FrameMasks:
     """One frame's SAM 2 output as :class:`FrameMasks` at the camera's resolution.
 
     Args:
@@ -429,10 +503,11 @@ def masks_at_resolution(camera: str, frame: int, time_s: float, resolution_wh: t
     for k, oid in enumerate(object_ids):
         if not present[k]:
             continue  # bilinear upsampling of all-negative logits stays negative
-        up = F.interpolate(logits[k:k + 1].float(), size=(h, w), mode="bilinear", align_corners=False)
+        up = F.interpolate(logits[k : k + 1].float(), size=(h, w), mode="bilinear", align_corners=False)
         mask = (up[0, 0] > 0).cpu().numpy()
         if mask.any():
             objects.append(ObjectMask.from_mask(int(oid), mask, score=float(scores[k])))
     objects.sort(key=lambda o: o.object_id)
-    return FrameMasks(camera=camera, frame=int(frame), time=float(time_s), resolution_wh=(int(w), int(h)),
-                      objects=tuple(objects))
+    return FrameMasks(
+        camera=camera, frame=int(frame), time=float(time_s), resolution_wh=(int(w), int(h)), objects=tuple(objects)
+    )

@@ -13,6 +13,16 @@ from multicam.evaluation.davis import (
 from multicam.evaluation.identity import FrameIds, IdentityScores, best_mapping, identity_scores, iou_matrix
 
 __all__ = [
-    "BOUND_TH", "FrameIds", "IdentityScores", "SequenceScores", "Statistics", "best_mapping",
-    "boundary_measure", "identity_scores", "iou_matrix", "region_similarity", "sequence_scores", "statistics",
+    "BOUND_TH",
+    "FrameIds",
+    "IdentityScores",
+    "SequenceScores",
+    "Statistics",
+    "best_mapping",
+    "boundary_measure",
+    "identity_scores",
+    "iou_matrix",
+    "region_similarity",
+    "sequence_scores",
+    "statistics",
 ]

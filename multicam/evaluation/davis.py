@@ -72,11 +72,12 @@ def disk(radius: int) -> np.ndarray:
 def _disk(radius: int) -> np.ndarray:
     coords = np.arange(-radius, radius + 1)
     x, y = np.meshgrid(coords, coords)
-    return ((x ** 2 + y ** 2) <= radius ** 2).astype(np.uint8)
+    return ((x**2 + y**2) <= radius**2).astype(np.uint8)
 
 
-def boundary_measure(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None,
-                     bound_th: float = BOUND_TH) -> float:
+def boundary_measure(
+    gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None, bound_th: float = BOUND_TH
+) -> float:
     """F: boundary F-measure of a predicted mask against the ground truth (both boolean ``(H, W)``).
 
     The tolerance comes from the full image size; the computation runs on the smallest window
@@ -126,8 +127,12 @@ class Statistics:
     n_frames: int
 
     def to_json(self) -> dict[str, float | int | None]:
-        return {"mean": _num(self.mean), "recall": _num(self.recall), "decay": _num(self.decay),
-                "n_frames": self.n_frames}
+        return {
+            "mean": _num(self.mean),
+            "recall": _num(self.recall),
+            "decay": _num(self.decay),
+            "n_frames": self.n_frames,
+        }
 
 
 def statistics(per_frame: Sequence[float] | np.ndarray) -> Statistics:
@@ -145,7 +150,7 @@ def statistics(per_frame: Sequence[float] | np.ndarray) -> Statistics:
     with np.errstate(invalid="ignore"):
         recall = float((values > 0.5).mean())  # as DAVIS: NaN frames count as below 0.5
     ids = (np.round(np.linspace(1, n, 5) + 1e-10) - 1).astype(np.int64)
-    bins = [values[ids[i]:ids[i + 1] + 1] for i in range(4)]
+    bins = [values[ids[i] : ids[i + 1] + 1] for i in range(4)]
     decay = _nanmean(bins[0]) - _nanmean(bins[3])
     return Statistics(mean, recall, decay, n)
 
@@ -176,8 +181,11 @@ class SequenceScores:
     def to_json(self, per_frame: bool = True) -> dict:
         out: dict = {"J": self.j_stats.to_json(), "F": self.f_stats.to_json(), "J&F": _num(self.jf_mean)}
         if per_frame:
-            out["per_frame"] = {"frame": list(self.frames), "J": [_num(v) for v in self.j],
-                                "F": [_num(v) for v in self.f]}
+            out["per_frame"] = {
+                "frame": list(self.frames),
+                "J": [_num(v) for v in self.j],
+                "F": [_num(v) for v in self.f],
+            }
         return out
 
 
@@ -190,8 +198,13 @@ def sequence_scores(frames: Sequence[int], j: Sequence[float], f: Sequence[float
     """Bundle per-frame J and F (same length as ``frames``) with their statistics."""
     if not (len(frames) == len(j) == len(f)):
         raise ValueError(f"frames, j and f must have the same length, got {len(frames)}, {len(j)}, {len(f)}")
-    return SequenceScores(frames=tuple(int(v) for v in frames), j=tuple(float(v) for v in j),
-                          f=tuple(float(v) for v in f), j_stats=statistics(j), f_stats=statistics(f))
+    return SequenceScores(
+        frames=tuple(int(v) for v in frames),
+        j=tuple(float(v) for v in j),
+        f=tuple(float(v) for v in f),
+        j_stats=statistics(j),
+        f_stats=statistics(f),
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -209,8 +222,10 @@ def _union_window(a: np.ndarray, b: np.ndarray, margin: int) -> tuple[slice, sli
         return None
     cols = np.flatnonzero(a.any(axis=0) | b.any(axis=0))
     h, w = a.shape
-    return (slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, h)),
-            slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, w)))
+    return (
+        slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, h)),
+        slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, w)),
+    )
 
 
 def _nanmean(values: np.ndarray) -> float:

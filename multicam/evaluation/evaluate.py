@@ -46,8 +46,7 @@ class ObjectCameraResult:
     scores: SequenceScores
 
     def to_json(self, per_frame: bool = True) -> dict:
-        return {"camera": self.camera, "object_id": self.object_id, "name": self.name,
-                **self.scores.to_json(per_frame)}
+        return {"camera": self.camera, "object_id": self.object_id, "name": self.name, **self.scores.to_json(per_frame)}
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,19 @@ class Evaluation:
 
     def summary(self, camera: str | None = None, object_id: int | None = None) -> dict[str, float]:
         """Mean over the selected (camera, object) results of J-Mean, J-Recall, ..., and J&F."""
-        rows = [r for r in self.results if (camera is None or r.camera == camera)
-                and (object_id is None or r.object_id == object_id)]
-        keys = {"J-Mean": lambda s: s.j_stats.mean, "J-Recall": lambda s: s.j_stats.recall,
-                "J-Decay": lambda s: s.j_stats.decay, "F-Mean": lambda s: s.f_stats.mean,
-                "F-Recall": lambda s: s.f_stats.recall, "F-Decay": lambda s: s.f_stats.decay}
+        rows = [
+            r
+            for r in self.results
+            if (camera is None or r.camera == camera) and (object_id is None or r.object_id == object_id)
+        ]
+        keys = {
+            "J-Mean": lambda s: s.j_stats.mean,
+            "J-Recall": lambda s: s.j_stats.recall,
+            "J-Decay": lambda s: s.j_stats.decay,
+            "F-Mean": lambda s: s.f_stats.mean,
+            "F-Recall": lambda s: s.f_stats.recall,
+            "F-Decay": lambda s: s.f_stats.decay,
+        }
         out = {k: _mean(fn(r.scores) for r in rows) for k, fn in keys.items()}
         out["J&F-Mean"] = (out["J-Mean"] + out["F-Mean"]) / 2
         return out
@@ -101,18 +108,29 @@ class Evaluation:
             "settings": self.settings,
             "notes": list(self.notes),
             "summary": _json_floats(self.summary()),
-            "cameras": {c: {**_json_floats(self.summary(camera=c)),
-                            "missing_frames": self.missing_frames.get(c, 0),
-                            "identity": self.identity[c].to_json() if c in self.identity else None}
-                        for c in self.cameras},
+            "cameras": {
+                c: {
+                    **_json_floats(self.summary(camera=c)),
+                    "missing_frames": self.missing_frames.get(c, 0),
+                    "identity": self.identity[c].to_json() if c in self.identity else None,
+                }
+                for c in self.cameras
+            },
             "objects": {str(o): _json_floats(self.summary(object_id=o)) for o in object_ids},
             "reference_mapping": {str(k): v for k, v in sorted(self.reference_mapping.items())},
             "sequences": [r.to_json(per_frame) for r in self.results],
         }
 
 
-def evaluate_run(pred: Run, gt: Run, *, bound_th: float = BOUND_TH, iou_threshold: float = IOU_THRESHOLD,
-                 exclude_first_last: bool = False, cameras: Iterable[str] | None = None) -> Evaluation:
+def evaluate_run(
+    pred: Run,
+    gt: Run,
+    *,
+    bound_th: float = BOUND_TH,
+    iou_threshold: float = IOU_THRESHOLD,
+    exclude_first_last: bool = False,
+    cameras: Iterable[str] | None = None,
+) -> Evaluation:
     """Score a run against ground truth.
 
     Args:
@@ -148,7 +166,8 @@ def evaluate_run(pred: Run, gt: Run, *, bound_th: float = BOUND_TH, iou_threshol
         elif pred_cams[cam].resolution_wh != gt_cams[cam].resolution_wh:
             raise RunDirError(
                 f"camera {cam!r}: the run's resolution {pred_cams[cam].resolution_wh} differs from the ground "
-                f"truth's {gt_cams[cam].resolution_wh}; evaluate against ground truth of the same clips")
+                f"truth's {gt_cams[cam].resolution_wh}; evaluate against ground truth of the same clips"
+            )
         gt_frames = gt.frames(cam)
         pred_frames = pred.frames(cam) if cam in pred_cams else {}
         indices = sorted(gt_frames)
@@ -169,30 +188,52 @@ def evaluate_run(pred: Run, gt: Run, *, bound_th: float = BOUND_TH, iou_threshol
                 else:
                     gm, pm = g.mask(oid), p.mask(oid)
                     if gm.shape != pm.shape:
-                        raise RunDirError(f"camera {cam!r} frame {i}: mask sizes differ between the run "
-                                          f"{pm.shape[::-1]} and the ground truth {gm.shape[::-1]}")
+                        raise RunDirError(
+                            f"camera {cam!r} frame {i}: mask sizes differ between the run "
+                            f"{pm.shape[::-1]} and the ground truth {gm.shape[::-1]}"
+                        )
                     j = region_similarity(gm, pm)
                     f = boundary_measure(gm, pm, bound_th=bound_th)
                 per_object[oid][0].append(j)
                 per_object[oid][1].append(f)
-            frames_ids.append(FrameIds(
-                frame=i, gt_ids=g.object_ids, pred_ids=p.object_ids,
-                iou=rle_iou_matrix([o.rle for o in g.objects], [o.rle for o in p.objects])))
+            frames_ids.append(
+                FrameIds(
+                    frame=i,
+                    gt_ids=g.object_ids,
+                    pred_ids=p.object_ids,
+                    iou=rle_iou_matrix([o.rle for o in g.objects], [o.rle for o in p.objects]),
+                )
+            )
         id_frames[cam] = frames_ids
         for oid in ids:
             j, f = per_object[oid]
-            results.append(ObjectCameraResult(
-                camera=cam, object_id=oid, name=gt_names.get(oid) or pred_names.get(oid, str(oid)),
-                scores=sequence_scores(indices, j, f)))
-    reference = gt.reference if gt.reference in id_frames else (pred.reference if pred.reference in id_frames
-                                                                 else names[0])
+            results.append(
+                ObjectCameraResult(
+                    camera=cam,
+                    object_id=oid,
+                    name=gt_names.get(oid) or pred_names.get(oid, str(oid)),
+                    scores=sequence_scores(indices, j, f),
+                )
+            )
+    reference = (
+        gt.reference if gt.reference in id_frames else (pred.reference if pred.reference in id_frames else names[0])
+    )
     ref_mapping, _ = best_mapping(id_frames.get(reference, []), iou_threshold)
-    identity = {cam: identity_scores(fr, None if cam == reference else ref_mapping, iou_threshold)
-                for cam, fr in id_frames.items()}
+    identity = {
+        cam: identity_scores(fr, None if cam == reference else ref_mapping, iou_threshold)
+        for cam, fr in id_frames.items()
+    }
     return Evaluation(
-        run=str(pred.path), ground_truth=str(gt.path), untrained=pred.untrained, reference=reference,
-        cameras=tuple(names), results=tuple(results), identity=identity, reference_mapping=ref_mapping,
-        missing_frames=missing, notes=tuple(notes),
+        run=str(pred.path),
+        ground_truth=str(gt.path),
+        untrained=pred.untrained,
+        reference=reference,
+        cameras=tuple(names),
+        results=tuple(results),
+        identity=identity,
+        reference_mapping=ref_mapping,
+        missing_frames=missing,
+        notes=tuple(notes),
         settings={"bound_th": bound_th, "iou_threshold": iou_threshold, "exclude_first_last": exclude_first_last},
     )
 

@@ -69,8 +69,7 @@ def match_frame(frame: FrameIds, iou_threshold: float = IOU_THRESHOLD) -> dict[i
     if frame.iou.size == 0:
         return {}
     rows, cols = linear_sum_assignment(frame.iou, maximize=True)
-    return {frame.gt_ids[r]: frame.pred_ids[c] for r, c in zip(rows, cols)
-            if frame.iou[r, c] >= iou_threshold}
+    return {frame.gt_ids[r]: frame.pred_ids[c] for r, c in zip(rows, cols) if frame.iou[r, c] >= iou_threshold}
 
 
 @dataclass(frozen=True)
@@ -107,11 +106,17 @@ class IdentityScores:
 
     def to_json(self) -> dict:
         return {
-            "n_gt": self.n_gt, "n_pred": self.n_pred, "matches": self.matches, "correct": self.correct,
+            "n_gt": self.n_gt,
+            "n_pred": self.n_pred,
+            "matches": self.matches,
+            "correct": self.correct,
             "id_switches": self.id_switches,
             "switches": [{"frame": f, "gt_id": g, "from_id": a, "to_id": b} for f, g, a, b in self.switch_frames],
             "mapping_own": {str(k): v for k, v in sorted(self.mapping_own.items())},
-            "idtp_own": self.idtp_own, "idf1_own": self.idf1_own, "idtp": self.idtp, "idf1": self.idf1,
+            "idtp_own": self.idtp_own,
+            "idf1_own": self.idf1_own,
+            "idtp": self.idtp,
+            "idf1": self.idf1,
             "per_object": {str(k): v.to_json() for k, v in sorted(self.per_object.items())},
         }
 
@@ -141,9 +146,15 @@ class ObjectIdentity:
     id_switches: int
 
     def to_json(self) -> dict:
-        return {"expected_pred_id": self.expected_pred_id, "own_pred_id": self.own_pred_id,
-                "same_identity": self.same_identity, "frames": self.frames, "matched": self.matched,
-                "correct": self.correct, "id_switches": self.id_switches}
+        return {
+            "expected_pred_id": self.expected_pred_id,
+            "own_pred_id": self.own_pred_id,
+            "same_identity": self.same_identity,
+            "frames": self.frames,
+            "matched": self.matched,
+            "correct": self.correct,
+            "id_switches": self.id_switches,
+        }
 
 
 def best_mapping(frames: Sequence[FrameIds], iou_threshold: float = IOU_THRESHOLD) -> tuple[dict[int, int], int]:
@@ -164,8 +175,9 @@ def best_mapping(frames: Sequence[FrameIds], iou_threshold: float = IOU_THRESHOL
     return mapping, int(sum(table[r, c] for r, c in zip(rows, cols)))
 
 
-def identity_scores(frames: Sequence[FrameIds], reference_mapping: Mapping[int, int] | None = None,
-                    iou_threshold: float = IOU_THRESHOLD) -> IdentityScores:
+def identity_scores(
+    frames: Sequence[FrameIds], reference_mapping: Mapping[int, int] | None = None, iou_threshold: float = IOU_THRESHOLD
+) -> IdentityScores:
     """Identity measures of one camera's frames (in frame order).
 
     Args:
@@ -206,16 +218,30 @@ def identity_scores(frames: Sequence[FrameIds], reference_mapping: Mapping[int, 
             if p is not None and p in fr.pred_ids and fr.iou[gi, fr.pred_ids.index(p)] >= iou_threshold:
                 idtp += 1
     per_object = {
-        g: ObjectIdentity(gt_id=g, expected_pred_id=expected.get(g), own_pred_id=own.get(g),
-                          same_identity=expected.get(g) is not None and expected.get(g) == own.get(g),
-                          frames=per_frames[g], matched=per_matched[g], correct=per_correct[g],
-                          id_switches=per_switches[g])
+        g: ObjectIdentity(
+            gt_id=g,
+            expected_pred_id=expected.get(g),
+            own_pred_id=own.get(g),
+            same_identity=expected.get(g) is not None and expected.get(g) == own.get(g),
+            frames=per_frames[g],
+            matched=per_matched[g],
+            correct=per_correct[g],
+            id_switches=per_switches[g],
+        )
         for g in gt_ids
     }
     return IdentityScores(
-        n_gt=n_gt, n_pred=n_pred, matches=matches, correct=correct, id_switches=len(switches),
-        switch_frames=tuple(switches), mapping_own=mapping_own, idtp_own=idtp_own,
-        idf1_own=_idf1(idtp_own, n_gt, n_pred), idtp=idtp, idf1=_idf1(idtp, n_gt, n_pred),
+        n_gt=n_gt,
+        n_pred=n_pred,
+        matches=matches,
+        correct=correct,
+        id_switches=len(switches),
+        switch_frames=tuple(switches),
+        mapping_own=mapping_own,
+        idtp_own=idtp_own,
+        idf1_own=_idf1(idtp_own, n_gt, n_pred),
+        idtp=idtp,
+        idf1=_idf1(idtp, n_gt, n_pred),
         per_object=per_object,
     )
 
@@ -247,6 +273,5 @@ def rle_iou_matrix(gt_rles: Sequence[Mapping], pred_rles: Sequence[Mapping]) -> 
         counts = rle["counts"]
         return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
-    iou = mask_utils.iou([as_bytes(r) for r in pred_rles], [as_bytes(r) for r in gt_rles],
-                         [0] * len(gt_rles))
+    iou = mask_utils.iou([as_bytes(r) for r in pred_rles], [as_bytes(r) for r in gt_rles], [0] * len(gt_rles))
     return np.asarray(iou, dtype=np.float64).reshape(len(pred_rles), len(gt_rles)).T.copy()

@@ -8,8 +8,17 @@ from pathlib import Path
 from multicam.report.builder import Moment, Report, ReportOptions, build_report
 from multicam.report.calibration import Calibration, find_calibration, find_clips, load_calibration
 
-__all__ = ["Calibration", "Moment", "Report", "ReportOptions", "build_report", "find_calibration", "find_clips",
-           "load_calibration", "write_report"]
+__all__ = [
+    "Calibration",
+    "Moment",
+    "Report",
+    "ReportOptions",
+    "build_report",
+    "find_calibration",
+    "find_clips",
+    "load_calibration",
+    "write_report",
+]
 
 
 def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:

@@ -27,8 +27,10 @@ from multicam.timeline import CameraTiming, Timeline
 
 REPORT_FORMAT = "multicam-report"
 REPORT_FORMAT_VERSION = 1
-UNTRAINED_WARNING = ("UNTRAINED MODEL: this run used random weights (model.untrained); its masks only check "
-                     "the mechanics and its scores say nothing about tracking quality.")
+UNTRAINED_WARNING = (
+    "UNTRAINED MODEL: this run used random weights (model.untrained); its masks only check "
+    "the mechanics and its scores say nothing about tracking quality."
+)
 
 
 class ReportOptions(BaseModel):
@@ -41,16 +43,19 @@ class ReportOptions(BaseModel):
     jump_iou: float = Field(default=0.3, ge=0, le=1, description="Consecutive-mask IoU below which a mask jumps.")
     jump_area_ratio: float = Field(default=3.0, gt=1, description="Area change factor that counts as a jump.")
     jump_min_area: int = Field(default=100, ge=0, description="Pixels the larger mask needs for an area jump.")
-    overlap_fraction: float = Field(default=0.2, gt=0, le=1,
-                                    description="Shared share of the smaller mask that flags an overlap.")
+    overlap_fraction: float = Field(
+        default=0.2, gt=0, le=1, description="Shared share of the smaller mask that flags an overlap."
+    )
     swap_iou_margin: float = Field(default=0.2, ge=0, description="IoU margin of the exchanged assignment.")
     appearance_samples: int = Field(default=12, ge=0, description="Frames per camera sampled for colours.")
-    appearance_margin: float = Field(default=0.05, ge=0,
-                                     description="Similarity margin by which another object must match better.")
+    appearance_margin: float = Field(
+        default=0.05, ge=0, description="Similarity margin by which another object must match better."
+    )
     appearance_min_pixels: int = Field(default=50, ge=1, description="Mask pixels needed for a colour histogram.")
-    airborne: tuple[str, ...] = Field(default=("ball",),
-                                      description="Object names whose foot point is not on the ground "
-                                                  "(plotted, not flagged or scored).")
+    airborne: tuple[str, ...] = Field(
+        default=("ball",),
+        description="Object names whose foot point is not on the ground (plotted, not flagged or scored).",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,17 @@ class Moment:
     severity: float
 
     def to_json(self) -> dict:
-        return {"camera": self.camera, "time": round(self.time, 4), "frame": self.frame,
-                "end_frame": self.end_frame, "object_id": self.object_id,
-                "other_object_id": self.other_object_id, "kind": self.kind, "reason": self.reason,
-                "severity": round(self.severity, 4)}
+        return {
+            "camera": self.camera,
+            "time": round(self.time, 4),
+            "frame": self.frame,
+            "end_frame": self.end_frame,
+            "object_id": self.object_id,
+            "other_object_id": self.other_object_id,
+            "kind": self.kind,
+            "reason": self.reason,
+            "severity": round(self.severity, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -133,10 +145,15 @@ def _read_camera(run: Run, camera: str) -> _CameraData:
     frames = sorted(by_frame)
     cam = run.cameras[camera]
     return _CameraData(
-        name=camera, resolution_wh=cam.resolution_wh, frames=frames,
+        name=camera,
+        resolution_wh=cam.resolution_wh,
+        frames=frames,
         times=[by_frame[f].time for f in frames],
-        objects=[{o.object_id: (o.rle, o.box_xyxy, o.area, o.score) for o in by_frame[f].objects
-                  if o.area > 0} for f in frames])
+        objects=[
+            {o.object_id: (o.rle, o.box_xyxy, o.area, o.score) for o in by_frame[f].objects if o.area > 0}
+            for f in frames
+        ],
+    )
 
 
 def _read_foot_points(run: Run) -> dict[tuple[str, int, int], tuple[float, float]]:
@@ -149,15 +166,22 @@ def _read_foot_points(run: Run) -> dict[tuple[str, int, int], tuple[float, float
         for row in csv.DictReader(fh):
             try:
                 out[(row["camera"], int(row["frame"]), int(row["object_id"]))] = (
-                    float(row["foot_x"]), float(row["foot_y"]))
+                    float(row["foot_x"]),
+                    float(row["foot_y"]),
+                )
             except (KeyError, TypeError, ValueError):
                 continue
     return out
 
 
 # -- building ------------------------------------------------------------------------------
-def build_report(run: Run, options: ReportOptions | None = None, calibration: Calibration | None = None,
-                 clips: Mapping[str, Path] | None = None, calibration_note: str | None = None) -> Report:
+def build_report(
+    run: Run,
+    options: ReportOptions | None = None,
+    calibration: Calibration | None = None,
+    clips: Mapping[str, Path] | None = None,
+    calibration_note: str | None = None,
+) -> Report:
     """Run every consistency check on a run and gather the results.
 
     Args:
@@ -176,8 +200,10 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
     ids = sorted(set(objects_info) | {i for d in data_by_cam.values() for fo in d.objects for i in fo})
     names = {i: (objects_info[i].name if i in objects_info else f"object {i}") for i in ids}
     teams = {i: (objects_info[i].team if i in objects_info else None) for i in ids}
-    timeline = Timeline(cameras=tuple(CameraTiming(c.name, c.fps, c.frame_count, c.offset)
-                                      for c in cams_info.values()), reference=reference)
+    timeline = Timeline(
+        cameras=tuple(CameraTiming(c.name, c.fps, c.frame_count, c.offset) for c in cams_info.values()),
+        reference=reference,
+    )
     notes: list[str] = []
     moments: list[Moment] = []
 
@@ -198,11 +224,14 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
         d = data_by_cam[cam]
         presence[cam] = {}
         stability_out[cam] = {}
-        transitions = [checks.transition(d.frames[k], d.frames[k - 1], d.objects[k], d.objects[k - 1])
-                       for k in range(1, len(d.frames))]
+        transitions = [
+            checks.transition(d.frames[k], d.frames[k - 1], d.objects[k], d.objects[k - 1])
+            for k in range(1, len(d.frames))
+        ]
         cam_swaps = [s for t in transitions for s in checks.find_swaps(t, opts.swap_iou_margin)]
-        cam_overlaps = [o for f, objs in zip(d.frames, d.objects)
-                        for o in checks.find_overlaps(f, objs, opts.overlap_fraction)]
+        cam_overlaps = [
+            o for f, objs in zip(d.frames, d.objects) for o in checks.find_overlaps(f, objs, opts.overlap_fraction)
+        ]
         for oid in ids:
             present = [oid in fo for fo in d.objects]
             border = [oid in fo and checks.box_touches_border(fo[oid][1], d.resolution_wh) for fo in d.objects]
@@ -213,29 +242,48 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
             n_present = sum(present)
             valid_scores = [s for s in scores if s is not None]
             presence[cam][str(oid)] = {
-                "present_frames": n_present, "processed_frames": len(d.frames),
+                "present_frames": n_present,
+                "processed_frames": len(d.frames),
                 "first_frame": segs[0].start_frame if segs else None,
                 "last_frame": segs[-1].end_frame if segs else None,
-                "segments": [s.to_json() for s in segs], "lost": [s.to_json() for s in lost],
+                "segments": [s.to_json() for s in segs],
+                "lost": [s.to_json() for s in lost],
                 "low_score": [s.to_json() for s in low],
                 "mean_score": _r(np.mean(valid_scores)) if valid_scores else None,
             }
-            ious, jumps = checks.stability(transitions, oid, opts.jump_iou, opts.jump_area_ratio,
-                                             opts.jump_min_area)
+            ious, jumps = checks.stability(transitions, oid, opts.jump_iou, opts.jump_area_ratio, opts.jump_min_area)
             stability_out[cam][str(oid)] = {
-                "transitions": len(ious), "mean_iou": _r(np.mean(ious)) if ious else None,
+                "transitions": len(ious),
+                "mean_iou": _r(np.mean(ious)) if ious else None,
                 "min_iou": _r(min(ious)) if ious else None,
-                "jumps": [{"frame": j.frame, "time": _r(time_of(cam, j.frame)), "iou": _r(j.iou),
-                           "area_ratio": _r(j.area_ratio), "reason": j.reason} for j in jumps],
+                "jumps": [
+                    {
+                        "frame": j.frame,
+                        "time": _r(time_of(cam, j.frame)),
+                        "iou": _r(j.iou),
+                        "area_ratio": _r(j.area_ratio),
+                        "reason": j.reason,
+                    }
+                    for j in jumps
+                ],
             }
             present_frames = [f for f, p in zip(d.frames, present) if p]
             comp: dict[str, float | None] = {}
             if n_present == 0:
                 is_ref = cam == reference
-                moments.append(Moment(cam, d.frames[0] if d.frames else 0, d.frames[-1] if d.frames else 0,
-                                      time_of(cam, d.frames[0]) if d.frames else 0.0, oid, None, "never_seen",
-                                      f"object {label(oid)} never appears in camera {cam}",
-                                      0.9 if is_ref else 0.3))
+                moments.append(
+                    Moment(
+                        cam,
+                        d.frames[0] if d.frames else 0,
+                        d.frames[-1] if d.frames else 0,
+                        time_of(cam, d.frames[0]) if d.frames else 0.0,
+                        oid,
+                        None,
+                        "never_seen",
+                        f"object {label(oid)} never appears in camera {cam}",
+                        0.9 if is_ref else 0.3,
+                    )
+                )
                 components[(cam, oid)] = {"continuity": 0.0} if is_ref else {}
                 continue
             first_pos = d.frames.index(present_frames[0])
@@ -254,44 +302,128 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
                 sev = (0.4 + 0.5 * min(1.0, seconds / 2.0)) * (0.4 if s.at_border else 1.0)
                 where = " after touching the image border (probably left the view)" if s.at_border else ""
                 back = "until the end" if s.kind == "end" else f"for {s.frames} frames ({seconds:.2f} s)"
-                moments.append(Moment(cam, s.start_frame, s.end_frame, time_of(cam, s.start_frame), oid, None,
-                                      "lost", f"object {label(oid)} lost {back}{where}", sev))
+                moments.append(
+                    Moment(
+                        cam,
+                        s.start_frame,
+                        s.end_frame,
+                        time_of(cam, s.start_frame),
+                        oid,
+                        None,
+                        "lost",
+                        f"object {label(oid)} lost {back}{where}",
+                        sev,
+                    )
+                )
             for s in low:
-                moments.append(Moment(cam, s.start_frame, s.end_frame, time_of(cam, s.start_frame), oid, None,
-                                      "low_score", f"object {label(oid)} has a low score for {s.frames} frame(s)",
-                                      0.3))
+                moments.append(
+                    Moment(
+                        cam,
+                        s.start_frame,
+                        s.end_frame,
+                        time_of(cam, s.start_frame),
+                        oid,
+                        None,
+                        "low_score",
+                        f"object {label(oid)} has a low score for {s.frames} frame(s)",
+                        0.3,
+                    )
+                )
             for j in jumps:
-                what = (f"area changes x{j.area_ratio:.1f}" if j.reason == "area"
-                        else f"IoU with the previous mask is {j.iou:.2f}")
-                moments.append(Moment(cam, j.frame, j.frame, time_of(cam, j.frame), oid, None, "jump",
-                                      f"mask of {label(oid)} jumps: {what}", 0.6 - 0.3 * min(j.iou, 1.0)))
+                what = (
+                    f"area changes x{j.area_ratio:.1f}"
+                    if j.reason == "area"
+                    else f"IoU with the previous mask is {j.iou:.2f}"
+                )
+                moments.append(
+                    Moment(
+                        cam,
+                        j.frame,
+                        j.frame,
+                        time_of(cam, j.frame),
+                        oid,
+                        None,
+                        "jump",
+                        f"mask of {label(oid)} jumps: {what}",
+                        0.6 - 0.3 * min(j.iou, 1.0),
+                    )
+                )
         for run_ in _merge_overlaps(cam_overlaps):
             a, b = run_["object_ids"]
             overlaps_out.append({"camera": cam, "time": _r(time_of(cam, run_["start_frame"])), **run_})
-            moments.append(Moment(cam, run_["start_frame"], run_["end_frame"], time_of(cam, run_["start_frame"]),
-                                  a, b, "overlap",
-                                  f"objects {label(a)} and {label(b)} claim the same pixels "
-                                  f"(up to {run_['max_fraction']:.0%} of the smaller mask, {run_['frames']} frame(s))",
-                                  0.3 + 0.5 * run_["max_fraction"]))
+            moments.append(
+                Moment(
+                    cam,
+                    run_["start_frame"],
+                    run_["end_frame"],
+                    time_of(cam, run_["start_frame"]),
+                    a,
+                    b,
+                    "overlap",
+                    f"objects {label(a)} and {label(b)} claim the same pixels "
+                    f"(up to {run_['max_fraction']:.0%} of the smaller mask, {run_['frames']} frame(s))",
+                    0.3 + 0.5 * run_["max_fraction"],
+                )
+            )
         for s in cam_swaps:
             a, b = s.object_ids
-            swaps_out.append({"camera": cam, "frame": s.frame, "time": _r(time_of(cam, s.frame)),
-                              "object_ids": [a, b], "by": s.by, "straight": _r(s.straight),
-                              "crossed": _r(s.crossed)})
-            moments.append(Moment(cam, s.frame, s.frame, time_of(cam, s.frame), a, b, "swap",
-                                  f"objects {label(a)} and {label(b)} exchange identities (by {s.by})", 1.0))
+            swaps_out.append(
+                {
+                    "camera": cam,
+                    "frame": s.frame,
+                    "time": _r(time_of(cam, s.frame)),
+                    "object_ids": [a, b],
+                    "by": s.by,
+                    "straight": _r(s.straight),
+                    "crossed": _r(s.crossed),
+                }
+            )
+            moments.append(
+                Moment(
+                    cam,
+                    s.frame,
+                    s.frame,
+                    time_of(cam, s.frame),
+                    a,
+                    b,
+                    "swap",
+                    f"objects {label(a)} and {label(b)} exchange identities (by {s.by})",
+                    1.0,
+                )
+            )
 
-    ground = _ground_check(run, opts, calibration, calibration_note, data_by_cam, timeline, reference, ids, names,
-                           teams, components, moments, time_of, label)
-    appearance = _appearance_check(opts, clips or {}, data_by_cam, reference, ids, teams, components, moments,
-                                   time_of, label, notes)
+    ground = _ground_check(
+        run,
+        opts,
+        calibration,
+        calibration_note,
+        data_by_cam,
+        timeline,
+        reference,
+        ids,
+        names,
+        teams,
+        components,
+        moments,
+        time_of,
+        label,
+    )
+    appearance = _appearance_check(
+        opts, clips or {}, data_by_cam, reference, ids, teams, components, moments, time_of, label, notes
+    )
 
     pair_scores = []
     for cam in camera_names:
         for oid in ids:
             comp = components.get((cam, oid), {})
-            pair_scores.append({"camera": cam, "object_id": oid, "score": _r(checks.combine_components(comp)),
-                                "components": {k: _r(v) for k, v in comp.items()}})
+            pair_scores.append(
+                {
+                    "camera": cam,
+                    "object_id": oid,
+                    "score": _r(checks.combine_components(comp)),
+                    "components": {k: _r(v) for k, v in comp.items()},
+                }
+            )
     scores = _aggregate(pair_scores, camera_names, ids, names)
     moments.sort(key=lambda m: (-m.severity, m.time, m.camera, m.object_id))
     untrained = run.untrained
@@ -299,16 +431,30 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
     if run.status != "complete":
         warnings.append(f"the run's status is {run.status!r}: it may be missing frames")
     data = {
-        "format": REPORT_FORMAT, "format_version": REPORT_FORMAT_VERSION, "created_at": now_iso(),
-        "run": str(run.path), "kind": run.kind, "status": run.status, "game": run.game_name,
-        "reference": reference, "untrained": untrained, "warnings": warnings, "notes": notes,
+        "format": REPORT_FORMAT,
+        "format_version": REPORT_FORMAT_VERSION,
+        "created_at": now_iso(),
+        "run": str(run.path),
+        "kind": run.kind,
+        "status": run.status,
+        "game": run.game_name,
+        "reference": reference,
+        "untrained": untrained,
+        "warnings": warnings,
+        "notes": notes,
         "settings": opts.model_dump(mode="json"),
-        "cameras": {c: {"resolution_wh": list(cams_info[c].resolution_wh), "fps": cams_info[c].fps,
-                        "frame_count": cams_info[c].frame_count, "offset": cams_info[c].offset,
-                        "frames_processed": len(data_by_cam[c].frames),
-                        "first_frame": data_by_cam[c].frames[0] if data_by_cam[c].frames else None,
-                        "last_frame": data_by_cam[c].frames[-1] if data_by_cam[c].frames else None}
-                    for c in camera_names},
+        "cameras": {
+            c: {
+                "resolution_wh": list(cams_info[c].resolution_wh),
+                "fps": cams_info[c].fps,
+                "frame_count": cams_info[c].frame_count,
+                "offset": cams_info[c].offset,
+                "frames_processed": len(data_by_cam[c].frames),
+                "first_frame": data_by_cam[c].frames[0] if data_by_cam[c].frames else None,
+                "last_frame": data_by_cam[c].frames[-1] if data_by_cam[c].frames else None,
+            }
+            for c in camera_names
+        },
         "objects": {str(i): {"name": names[i], "team": teams[i]} for i in ids},
         "scores": scores,
         "presence": presence,
@@ -322,11 +468,33 @@ def build_report(run: Run, options: ReportOptions | None = None, calibration: Ca
     return Report(data=data, moments=tuple(moments))
 
 
-def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timeline, reference, ids, names, teams,
-                  components, moments, time_of, label) -> dict[str, Any]:
-    out: dict[str, Any] = {"available": False, "reason": None, "calibration": None,
-                           "tolerance_m": opts.tolerance_m, "court_size_m": None, "excluded_objects": [],
-                           "objects": {}, "flagged": [], "tracks": {}}
+def _ground_check(  # noqa: C901
+    run,
+    opts,
+    calibration,
+    calibration_note,
+    data_by_cam,
+    timeline,
+    reference,
+    ids,
+    names,
+    teams,
+    components,
+    moments,
+    time_of,
+    label,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "available": False,
+        "reason": None,
+        "calibration": None,
+        "tolerance_m": opts.tolerance_m,
+        "court_size_m": None,
+        "excluded_objects": [],
+        "objects": {},
+        "flagged": [],
+        "tracks": {},
+    }
     if calibration is None:
         out["reason"] = calibration_note or "no calibration file (pass --calibration FILE)"
         return out
@@ -338,8 +506,11 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
             if res is not None and tuple(res) != tuple(data_by_cam[c].resolution_wh):
                 usable.remove(c)
                 missing.append(c)
-    out.update(available=len(usable) >= 2, calibration=str(calibration.path),
-               court_size_m=list(calibration.court_size_m) if calibration.court_size_m else None)
+    out.update(
+        available=len(usable) >= 2,
+        calibration=str(calibration.path),
+        court_size_m=list(calibration.court_size_m) if calibration.court_size_m else None,
+    )
     if missing:
         out["reason"] = f"no usable homography for camera(s) {sorted(missing)}"
     if len(usable) < 2:
@@ -384,13 +555,23 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
         t = timeline.camera(ref).time_of(f_ref)
         frames_at = {c: timeline.camera(c).frame_at(t) for c in usable}
         for oid in ids:
-            pos = {c: positions[c][oid][fc] for c, fc in frames_at.items()
-                   if fc is not None and oid in positions[c] and fc in positions[c][oid]}
+            pos = {
+                c: positions[c][oid][fc]
+                for c, fc in frames_at.items()
+                if fc is not None and oid in positions[c] and fc in positions[c][oid]
+            }
             ag = checks.ground_agreement(t, oid, pos, opts.tolerance_m)
             if ag is None:
                 continue
-            o = per_obj.setdefault(oid, {"compared": 0, "flagged": 0, "spreads": [],
-                                         "cameras": {c: {"compared": 0, "agree": 0} for c in usable}})
+            o = per_obj.setdefault(
+                oid,
+                {
+                    "compared": 0,
+                    "flagged": 0,
+                    "spreads": [],
+                    "cameras": {c: {"compared": 0, "agree": 0} for c in usable},
+                },
+            )
             o["compared"] += 1
             o["spreads"].append(ag.spread_m)
             if ag.flagged:
@@ -405,8 +586,7 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
                     flagged_by_key.setdefault((oid, c), []).append((tick, frames_at[c], t, ag.spread_m))
     for oid, o in per_obj.items():
         spreads = o.pop("spreads")
-        o.update(median_spread_m=_r(np.median(spreads)), max_spread_m=_r(max(spreads)),
-                 scored=oid not in excluded)
+        o.update(median_spread_m=_r(np.median(spreads)), max_spread_m=_r(max(spreads)), scored=oid not in excluded)
         if oid not in excluded:
             for c, cc in o["cameras"].items():
                 if cc["compared"] and (c, oid) in components:
@@ -417,24 +597,47 @@ def _ground_check(run, opts, calibration, calibration_note, data_by_cam, timelin
             _, f0, t0, _ = group[0]
             f1 = group[-1][1]
             worst = max(it[3] for it in group)
-            out["flagged"].append({"camera": cam, "object_id": oid, "start_frame": f0, "end_frame": f1,
-                                   "time": _r(t0), "moments": len(group), "max_spread_m": _r(worst)})
+            out["flagged"].append(
+                {
+                    "camera": cam,
+                    "object_id": oid,
+                    "start_frame": f0,
+                    "end_frame": f1,
+                    "time": _r(t0),
+                    "moments": len(group),
+                    "max_spread_m": _r(worst),
+                }
+            )
             sev = 0.5 + 0.4 * min(1.0, (worst - opts.tolerance_m) / (2 * opts.tolerance_m))
-            moments.append(Moment(cam, f0, f1, t0, oid, None, "ground",
-                                  f"camera {cam} puts {label(oid)} {worst:.1f} m away from the other cameras "
-                                  f"(tolerance {opts.tolerance_m:g} m, {t_span(group)})", sev))
+            moments.append(
+                Moment(
+                    cam,
+                    f0,
+                    f1,
+                    t0,
+                    oid,
+                    None,
+                    "ground",
+                    f"camera {cam} puts {label(oid)} {worst:.1f} m away from the other cameras "
+                    f"(tolerance {opts.tolerance_m:g} m, {t_span(group)})",
+                    sev,
+                )
+            )
     return out
 
 
-def _appearance_check(opts, clips, data_by_cam, reference, ids, teams, components, moments, time_of, label,
-                      notes) -> dict[str, Any]:
+def _appearance_check(  # noqa: C901
+    opts, clips, data_by_cam, reference, ids, teams, components, moments, time_of, label, notes
+) -> dict[str, Any]:
     out: dict[str, Any] = {"available": False, "reason": None, "frames_sampled": {}, "matches": []}
     if opts.appearance_samples == 0:
         out["reason"] = "disabled (appearance_samples = 0)"
         return out
     if reference not in clips:
-        out["reason"] = (f"the reference camera's clip ({reference}) was not found: the game's clips are needed "
-                         "for colour histograms")
+        out["reason"] = (
+            f"the reference camera's clip ({reference}) was not found: the game's clips are needed "
+            "for colour histograms"
+        )
         return out
     from multicam.clips import Clip
     from multicam.errors import ClipError
@@ -451,8 +654,9 @@ def _appearance_check(opts, clips, data_by_cam, reference, ids, teams, component
             notes.append(f"appearance: camera {cam} skipped ({exc})")
             continue
         if tuple(clip.info.resolution_wh) != tuple(d.resolution_wh):
-            notes.append(f"appearance: camera {cam}'s clip is {clip.info.resolution_wh}, the masks "
-                         f"{d.resolution_wh}; skipped")
+            notes.append(
+                f"appearance: camera {cam}'s clip is {clip.info.resolution_wh}, the masks {d.resolution_wh}; skipped"
+            )
             continue
         with clip:
             candidates = [k for k, fo in enumerate(d.objects) if fo and d.frames[k] < clip.info.frame_count]
@@ -480,23 +684,44 @@ def _appearance_check(opts, clips, data_by_cam, reference, ids, teams, component
         if cam == reference:
             continue
         for m in checks.appearance_matches(cam, h, hists[reference], opts.appearance_margin):
-            teammate = (m.best_other is not None and teams.get(m.object_id) is not None
-                        and teams.get(m.best_other) == teams.get(m.object_id))
-            out["matches"].append({"camera": cam, "object_id": m.object_id, "own": _r(m.own),
-                                   "best_other": m.best_other, "best_other_similarity": _r(m.best_other_similarity),
-                                   "same_team": teammate, "flagged": m.flagged, "score": _r(m.score),
-                                   "pixels": counts[cam].get(m.object_id, 0),
-                                   "similarity": {str(k): _r(v) for k, v in m.similarity.items()}})
+            teammate = (
+                m.best_other is not None
+                and teams.get(m.object_id) is not None
+                and teams.get(m.best_other) == teams.get(m.object_id)
+            )
+            out["matches"].append(
+                {
+                    "camera": cam,
+                    "object_id": m.object_id,
+                    "own": _r(m.own),
+                    "best_other": m.best_other,
+                    "best_other_similarity": _r(m.best_other_similarity),
+                    "same_team": teammate,
+                    "flagged": m.flagged,
+                    "score": _r(m.score),
+                    "pixels": counts[cam].get(m.object_id, 0),
+                    "similarity": {str(k): _r(v) for k, v in m.similarity.items()},
+                }
+            )
             if (cam, m.object_id) in components and not math.isnan(m.score):
                 components[(cam, m.object_id)]["appearance"] = m.score
             if m.flagged:
                 d = data_by_cam[cam]
                 first = next(f for f, fo in zip(d.frames, d.objects) if m.object_id in fo)
-                moments.append(Moment(
-                    cam, first, first, time_of(cam, first), m.object_id, m.best_other, "appearance",
-                    f"in camera {cam}, {label(m.object_id)} looks more like {label(m.best_other)} in {reference} "
-                    f"({m.best_other_similarity:.2f} vs {m.own:.2f})" + (" - a teammate" if teammate else ""),
-                    0.4 if teammate else 0.7))
+                moments.append(
+                    Moment(
+                        cam,
+                        first,
+                        first,
+                        time_of(cam, first),
+                        m.object_id,
+                        m.best_other,
+                        "appearance",
+                        f"in camera {cam}, {label(m.object_id)} looks more like {label(m.best_other)} in {reference} "
+                        f"({m.best_other_similarity:.2f} vs {m.own:.2f})" + (" - a teammate" if teammate else ""),
+                        0.4 if teammate else 0.7,
+                    )
+                )
     return out
 
 
@@ -515,11 +740,13 @@ def _aggregate(pair_scores: list[dict], cameras: list[str], ids: list[int], name
     objects = {}
     for oid in ids:
         rows = [p for p in pair_scores if p["object_id"] == oid]
-        objects[str(oid)] = {"name": names[oid], "score": mean(p["score"] for p in rows),
-                             "cameras": {p["camera"]: p["score"] for p in rows}}
+        objects[str(oid)] = {
+            "name": names[oid],
+            "score": mean(p["score"] for p in rows),
+            "cameras": {p["camera"]: p["score"] for p in rows},
+        }
     cams = {c: {"score": mean(p["score"] for p in pair_scores if p["camera"] == c)} for c in cameras}
-    return {"overall": mean(p["score"] for p in pair_scores), "objects": objects, "cameras": cams,
-            "pairs": pair_scores}
+    return {"overall": mean(p["score"] for p in pair_scores), "objects": objects, "cameras": cams, "pairs": pair_scores}
 
 
 def _merge_overlaps(overlaps: list[checks.Overlap]) -> Iterator[dict]:
@@ -540,9 +767,14 @@ def _merge_overlaps(overlaps: list[checks.Overlap]) -> Iterator[dict]:
 
 
 def _overlap_run(pair: tuple[int, int], group: list[checks.Overlap]) -> dict:
-    return {"object_ids": list(pair), "start_frame": group[0].frame, "end_frame": group[-1].frame,
-            "frames": len(group), "max_fraction": _r(max(o.fraction for o in group)),
-            "max_pixels": max(o.pixels for o in group)}
+    return {
+        "object_ids": list(pair),
+        "start_frame": group[0].frame,
+        "end_frame": group[-1].frame,
+        "frames": len(group),
+        "max_fraction": _r(max(o.fraction for o in group)),
+        "max_pixels": max(o.pixels for o in group),
+    }
 
 
 def _consecutive(items: list[tuple], max_gap: int = 2) -> Iterator[list]:

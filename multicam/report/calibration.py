@@ -69,8 +69,9 @@ def load_calibration(path: str | Path) -> Calibration:
             resolutions[str(name)] = (int(cam["resolution_wh"][0]), int(cam["resolution_wh"][1]))
     court = data.get("court_size_m")
     court_size = (float(court[0]), float(court[1])) if isinstance(court, list | tuple) and len(court) == 2 else None
-    return Calibration(path=path, image_to_ground=homographies, court_size_m=court_size,
-                       resolution_wh=resolutions or None)
+    return Calibration(
+        path=path, image_to_ground=homographies, court_size_m=court_size, resolution_wh=resolutions or None
+    )
 
 
 def game_config(run: Run) -> tuple[Path | None, dict]:
@@ -82,8 +83,10 @@ def game_config(run: Run) -> tuple[Path | None, dict]:
     m = run.manifest
     game = m.get("game") if isinstance(m.get("game"), dict) else {}
     path = m.get("game_path") or game.get("path")
-    config = {**(m.get("config") if isinstance(m.get("config"), dict) else {}),
-              **{k: v for k, v in game.items() if k != "path"}}
+    config = {
+        **(m.get("config") if isinstance(m.get("config"), dict) else {}),
+        **{k: v for k, v in game.items() if k != "path"},
+    }
     return (Path(path) if path else None), config
 
 

@@ -38,8 +38,13 @@ class Segment:
     at_border: bool = False
 
     def to_json(self) -> dict:
-        return {"start_frame": self.start_frame, "end_frame": self.end_frame, "kind": self.kind,
-                "frames": self.frames, "at_border": self.at_border}
+        return {
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "kind": self.kind,
+            "frames": self.frames,
+            "at_border": self.at_border,
+        }
 
 
 def true_runs(values: Sequence[bool]) -> list[tuple[int, int]]:
@@ -63,8 +68,9 @@ def presence_segments(frames: Sequence[int], present: Sequence[bool]) -> list[Se
     return [Segment(frames[a], frames[b], "present", b - a + 1) for a, b in true_runs(present)]
 
 
-def lost_segments(frames: Sequence[int], present: Sequence[bool],
-                  touches_border: Sequence[bool] | None = None) -> list[Segment]:
+def lost_segments(
+    frames: Sequence[int], present: Sequence[bool], touches_border: Sequence[bool] | None = None
+) -> list[Segment]:
     """Runs of frames where an object that was present before is absent.
 
     A run is a ``"gap"`` when the object is present again after it, ``"end"`` when it never comes
@@ -122,20 +128,26 @@ class Transition:
     centroid_now: np.ndarray
 
 
-def transition(frame: int, prev_frame: int, now: Mapping[int, tuple],
-               prev: Mapping[int, tuple]) -> Transition:
+def transition(frame: int, prev_frame: int, now: Mapping[int, tuple], prev: Mapping[int, tuple]) -> Transition:
     """Build a :class:`Transition` from ``{id: (rle, box_xyxy, area, ...)}`` of the two frames."""
     ids = tuple(sorted(set(now) & set(prev)))
     iou = rle_iou_matrix([now[i][0] for i in ids], [prev[i][0] for i in ids])
 
     def centres(d):
-        return np.array([[(d[i][1][0] + d[i][1][2]) / 2, (d[i][1][1] + d[i][1][3]) / 2] for i in ids],
-                        dtype=np.float64).reshape(-1, 2)
+        return np.array(
+            [[(d[i][1][0] + d[i][1][2]) / 2, (d[i][1][1] + d[i][1][3]) / 2] for i in ids], dtype=np.float64
+        ).reshape(-1, 2)
 
-    return Transition(frame=frame, prev_frame=prev_frame, ids=ids, iou=iou,
-                      area_prev=np.array([prev[i][2] for i in ids], dtype=np.float64),
-                      area_now=np.array([now[i][2] for i in ids], dtype=np.float64),
-                      centroid_prev=centres(prev), centroid_now=centres(now))
+    return Transition(
+        frame=frame,
+        prev_frame=prev_frame,
+        ids=ids,
+        iou=iou,
+        area_prev=np.array([prev[i][2] for i in ids], dtype=np.float64),
+        area_now=np.array([now[i][2] for i in ids], dtype=np.float64),
+        centroid_prev=centres(prev),
+        centroid_now=centres(now),
+    )
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,13 @@ class Jump:
     reason: str
 
 
-def stability(transitions: Sequence[Transition], object_id: int, jump_iou: float = 0.3,
-              jump_area_ratio: float = 3.0, min_area: float = 100.0) -> tuple[list[float], list[Jump]]:
+def stability(
+    transitions: Sequence[Transition],
+    object_id: int,
+    jump_iou: float = 0.3,
+    jump_area_ratio: float = 3.0,
+    min_area: float = 100.0,
+) -> tuple[list[float], list[Jump]]:
     """One object's IoU between consecutive masks, and the flagged jumps.
 
     A transition is a jump when the area changes by more than ``jump_area_ratio`` (and the larger
@@ -273,14 +290,13 @@ class Overlap:
     fraction: float
 
 
-def find_overlaps(frame: int, objects: Mapping[int, tuple],
-                  min_fraction: float = 0.2) -> list[Overlap]:
+def find_overlaps(frame: int, objects: Mapping[int, tuple], min_fraction: float = 0.2) -> list[Overlap]:
     """Pairs of objects in one frame (``{id: (rle, box_xyxy, area, ...)}``) sharing at least
     ``min_fraction`` of the smaller mask."""
     ids = sorted(i for i, v in objects.items() if v[1] is not None and v[2] > 0)
     out = []
     for a_pos, a in enumerate(ids):
-        for b in ids[a_pos + 1:]:
+        for b in ids[a_pos + 1 :]:
             ba, bb = objects[a][1], objects[b][1]
             if ba[0] >= bb[2] or bb[0] >= ba[2] or ba[1] >= bb[3] or bb[1] >= ba[3]:
                 continue  # boxes apart
@@ -301,10 +317,7 @@ def foot_hidden(foot_xy: tuple[float, float], others_xyxy: Sequence[Sequence[flo
     whose bottom is lower in the image (that object stands in front and may cover the feet).
     """
     fx, fy = foot_xy
-    for x0, y0, x1, y1 in others_xyxy:
-        if x0 <= fx < x1 and y0 <= fy + margin and y1 > fy:
-            return True
-    return False
+    return any(x0 <= fx < x1 and y0 <= fy + margin and y1 > fy for x0, y0, x1, y1 in others_xyxy)
 
 
 @dataclass(frozen=True)
@@ -331,15 +344,16 @@ class GroundAgreement:
     flagged: bool
 
 
-def ground_agreement(time: float, object_id: int, positions: Mapping[str, tuple[float, float]],
-                     tolerance_m: float) -> GroundAgreement | None:
+def ground_agreement(
+    time: float, object_id: int, positions: Mapping[str, tuple[float, float]], tolerance_m: float
+) -> GroundAgreement | None:
     """Compare the cameras' ground positions of one object at one moment; None with fewer than two."""
     names = sorted(positions)
     if len(names) < 2:
         return None
     pts = np.array([positions[n] for n in names], dtype=np.float64)
     diff = pts[:, None, :] - pts[None, :, :]
-    spread = float(np.sqrt((diff ** 2).sum(-1)).max())
+    spread = float(np.sqrt((diff**2).sum(-1)).max())
     deviation = {}
     for k, n in enumerate(names):
         others = np.delete(pts, k, axis=0)
@@ -347,13 +361,19 @@ def ground_agreement(time: float, object_id: int, positions: Mapping[str, tuple[
     flagged = spread > tolerance_m
     outliers: tuple[str, ...] = ()
     if flagged:
-        dist = np.sqrt((diff ** 2).sum(-1))
+        dist = np.sqrt((diff**2).sum(-1))
         partners = ((dist <= tolerance_m).sum(1) - 1).tolist()  # other cameras within tolerance
         best = max(partners)
         outliers = tuple(n for n, k in zip(names, partners) if best == 0 or k < best)
-    return GroundAgreement(time=float(time), object_id=object_id,
-                           positions={n: (float(p[0]), float(p[1])) for n, p in zip(names, pts)},
-                           spread_m=spread, deviation_m=deviation, outliers=outliers, flagged=flagged)
+    return GroundAgreement(
+        time=float(time),
+        object_id=object_id,
+        positions={n: (float(p[0]), float(p[1])) for n, p in zip(names, pts)},
+        spread_m=spread,
+        deviation_m=deviation,
+        outliers=outliers,
+        flagged=flagged,
+    )
 
 
 # -- appearance ------------------------------------------------------------------------------
@@ -415,8 +435,9 @@ class AppearanceMatch:
         return min(1.0, self.own / max(vals))
 
 
-def appearance_matches(camera: str, histograms: Mapping[int, np.ndarray], reference: Mapping[int, np.ndarray],
-                       margin: float = 0.05) -> list[AppearanceMatch]:
+def appearance_matches(
+    camera: str, histograms: Mapping[int, np.ndarray], reference: Mapping[int, np.ndarray], margin: float = 0.05
+) -> list[AppearanceMatch]:
     """Compare each object's histogram in a camera with every object's histogram in the reference."""
     out = []
     for oid in sorted(histograms):
@@ -425,7 +446,7 @@ def appearance_matches(camera: str, histograms: Mapping[int, np.ndarray], refere
         others = {k: v for k, v in sims.items() if k != oid and not math.isnan(v)}
         best = max(others, key=others.get) if others else None
         best_sim = others[best] if best is not None else math.nan
-        flagged = (best is not None and not math.isnan(own) and best_sim > own + margin)
+        flagged = best is not None and not math.isnan(own) and best_sim > own + margin
         out.append(AppearanceMatch(camera, oid, sims, own, best, best_sim, flagged))
     return out
 

@@ -11,14 +11,36 @@ from __future__ import annotations
 from multicam.sync.audio import AudioTrack, audio_offset, decode_audio
 from multicam.sync.correlation import MethodEstimate, PeakEstimate, gcc_phat, normalized_xcorr, pick_peak
 from multicam.sync.errors import SyncError
-from multicam.sync.estimate import (ClipSignals, SyncOptions, SyncResult, estimate_offset, estimate_offsets,
-                                    resolve_auto_offsets)
+from multicam.sync.estimate import (
+    ClipSignals,
+    SyncOptions,
+    SyncResult,
+    estimate_offset,
+    estimate_offsets,
+    resolve_auto_offsets,
+)
 from multicam.sync.gamefile import write_offsets
 from multicam.sync.visual import MotionCurve, motion_energy, read_motion_energy, visual_offset
 
 __all__ = [
-    "AudioTrack", "ClipSignals", "MethodEstimate", "MotionCurve", "PeakEstimate", "SyncError", "SyncOptions",
-    "SyncResult", "audio_offset", "decode_audio", "estimate_offset", "estimate_offsets", "gcc_phat",
-    "motion_energy", "normalized_xcorr", "pick_peak", "read_motion_energy", "resolve_auto_offsets",
-    "visual_offset", "write_offsets",
+    "AudioTrack",
+    "ClipSignals",
+    "MethodEstimate",
+    "MotionCurve",
+    "PeakEstimate",
+    "SyncError",
+    "SyncOptions",
+    "SyncResult",
+    "audio_offset",
+    "decode_audio",
+    "estimate_offset",
+    "estimate_offsets",
+    "gcc_phat",
+    "motion_energy",
+    "normalized_xcorr",
+    "pick_peak",
+    "read_motion_energy",
+    "resolve_auto_offsets",
+    "visual_offset",
+    "write_offsets",
 ]

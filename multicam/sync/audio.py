@@ -23,13 +23,20 @@ from scipy import signal as sp_signal
 
 from multicam.clips import open_container
 from multicam.errors import ClipError
-from multicam.sync.correlation import (PSR_FLOOR, MethodEstimate, gcc_phat, method_estimate, no_lag_message,
-                                       pick_peak, search_mask)
+from multicam.sync.correlation import (
+    PSR_FLOOR,
+    MethodEstimate,
+    gcc_phat,
+    method_estimate,
+    no_lag_message,
+    pick_peak,
+    search_mask,
+)
 from multicam.sync.errors import SyncError
 
 DEFAULT_SAMPLE_RATE = 16000
 SILENCE_RMS = 1e-4  # about -80 dBFS
-MAX_FFT_SAMPLES = 2 ** 25  # both tracks together (35 min at 16 kHz); longer: a lower rate first
+MAX_FFT_SAMPLES = 2**25  # both tracks together (35 min at 16 kHz); longer: a lower rate first
 REFINE_S = 30.0  # seconds of overlap used to refine a lower-rate match at the full rate
 
 
@@ -116,9 +123,15 @@ def decode_audio(path: str | Path, sample_rate: int = DEFAULT_SAMPLE_RATE) -> Au
     return AudioTrack(samples=samples, sample_rate=sample_rate, start_s=start)
 
 
-def audio_offset(ref: AudioTrack, cam: AudioTrack, *, max_offset: float | None = None,
-                 min_overlap_s: float = 1.0, beta: float = 0.8,
-                 max_fft_samples: int = MAX_FFT_SAMPLES) -> MethodEstimate:
+def audio_offset(
+    ref: AudioTrack,
+    cam: AudioTrack,
+    *,
+    max_offset: float | None = None,
+    min_overlap_s: float = 1.0,
+    beta: float = 0.8,
+    max_fft_samples: int = MAX_FFT_SAMPLES,
+) -> MethodEstimate:
     """The camera's offset against the reference from their sound (GCC-PHAT + parabolic peak).
 
     An event heard at reference clip time ``t_r`` and camera clip time ``t_c`` gives the camera's
@@ -147,17 +160,30 @@ def audio_offset(ref: AudioTrack, cam: AudioTrack, *, max_offset: float | None =
     factor = int(np.ceil((len(ref.samples) + len(cam.samples)) / max_fft_samples))
     if factor <= 1:
         return _gcc_offset(ref.samples, cam.samples, rate, base, max_offset, min_overlap_s, beta)
-    coarse = _gcc_offset(sp_signal.resample_poly(ref.samples, 1, factor),
-                         sp_signal.resample_poly(cam.samples, 1, factor),
-                         rate / factor, base, max_offset, min_overlap_s, beta)
+    coarse = _gcc_offset(
+        sp_signal.resample_poly(ref.samples, 1, factor),
+        sp_signal.resample_poly(cam.samples, 1, factor),
+        rate / factor,
+        base,
+        max_offset,
+        min_overlap_s,
+        beta,
+    )
     fine = _refine(ref.samples, cam.samples, rate, (coarse.offset - base) * rate, 2 * factor, beta)
     if fine is None:
         return coarse
     return replace(coarse, offset=base + fine / rate, resolution_s=1.0 / rate)
 
 
-def _gcc_offset(ref: np.ndarray, cam: np.ndarray, rate: float, base: float, max_offset: float | None,
-                min_overlap_s: float, beta: float) -> MethodEstimate:
+def _gcc_offset(
+    ref: np.ndarray,
+    cam: np.ndarray,
+    rate: float,
+    base: float,
+    max_offset: float | None,
+    min_overlap_s: float,
+    beta: float,
+) -> MethodEstimate:
     corr, lags = gcc_phat(ref, cam, beta=beta)
     valid = search_mask(lags, len(ref), len(cam), rate, base, max_offset, min_overlap_s)
     est = pick_peak(corr, lags, valid, min_exclusion=int(round(0.005 * rate)))
@@ -177,9 +203,9 @@ def _refine(ref: np.ndarray, cam: np.ndarray, rate: float, lag: float, slack: in
     if length < int(0.5 * rate):
         return None
     start = lo + (hi - lo - length) // 2
-    excerpt = cam[start:start + length]
+    excerpt = cam[start : start + length]
     seg_lo = max(start + k - slack, 0)
-    segment = ref[seg_lo:start + k + length + slack]
+    segment = ref[seg_lo : start + k + length + slack]
     corr, lags = gcc_phat(segment, excerpt, beta=beta)
     expected = start + k - seg_lo  # the coarse lag within the segment
     est = pick_peak(corr, lags, np.abs(lags - expected) <= slack)

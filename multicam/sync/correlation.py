@@ -14,13 +14,13 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy import signal as sp_signal
 
-
 PSR_FLOOR = 5.0  # a peak this far above the sidelobes is what noise alone gives over many lags
 PSR_SPAN = 10.0  # ... and this much more makes it fully significant
 
 
-def peak_confidence(peak: float, second_peak: float, psr: float, *, psr_floor: float = PSR_FLOOR,
-                    psr_span: float = PSR_SPAN) -> float:
+def peak_confidence(
+    peak: float, second_peak: float, psr: float, *, psr_floor: float = PSR_FLOOR, psr_span: float = PSR_SPAN
+) -> float:
     """Confidence 0..1 of a correlation peak: ``sqrt(uniqueness * significance)``.
 
     uniqueness = ``1 - second_peak / peak``; significance = ``(psr - psr_floor) / psr_span``; both
@@ -113,7 +113,7 @@ def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0) -> tuple[np
         ``(corr, lags)`` each of shape ``(Nr + Ns - 1,)``.
     """
     # long signals in single precision: half the memory, and plenty for locating a peak
-    dtype = np.float32 if np.size(ref) + np.size(sig) > 2 ** 22 else np.float64
+    dtype = np.float32 if np.size(ref) + np.size(sig) > 2**22 else np.float64
     ref = np.asarray(ref, dtype=dtype)
     sig = np.asarray(sig, dtype=dtype)
     if ref.ndim != 1 or sig.ndim != 1:
@@ -130,7 +130,7 @@ def gcc_phat(ref: np.ndarray, sig: np.ndarray, *, beta: float = 1.0) -> tuple[np
     del mag
     full = sp_fft.irfft(cross, n)
     # full[k] = sum_n ref[n + k] * sig[n]; negative lags wrap around to the end.
-    corr = np.concatenate([full[n - (len(sig) - 1):], full[:len(ref)]]) if len(sig) > 1 else full[:len(ref)]
+    corr = np.concatenate([full[n - (len(sig) - 1) :], full[: len(ref)]]) if len(sig) > 1 else full[: len(ref)]
     return corr, lags
 
 
@@ -210,9 +210,15 @@ def main_lobe(corr: np.ndarray, index: int, valid: np.ndarray) -> tuple[int, int
     return max(lo, 0), min(hi, len(corr) - 1)
 
 
-def pick_peak(corr: np.ndarray, lags: np.ndarray, valid: np.ndarray | None = None, *,
-              min_exclusion: int = 0, psr_floor: float = PSR_FLOOR,
-              psr_span: float = PSR_SPAN) -> PeakEstimate | None:
+def pick_peak(
+    corr: np.ndarray,
+    lags: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    min_exclusion: int = 0,
+    psr_floor: float = PSR_FLOOR,
+    psr_span: float = PSR_SPAN,
+) -> PeakEstimate | None:
     """The highest peak among the ``valid`` lags, refined to sub-sample precision, with its confidence.
 
     The confidence (:func:`peak_confidence`) compares the peak with the highest value outside its
@@ -246,7 +252,7 @@ def pick_peak(corr: np.ndarray, lags: np.ndarray, valid: np.ndarray | None = Non
     lo, hi = main_lobe(corr, i, valid)
     lo, hi = min(lo, i - min_exclusion), max(hi, i + min_exclusion)
     side = valid.copy()
-    side[max(lo, 0):hi + 1] = False
+    side[max(lo, 0) : hi + 1] = False
     if side.any():
         rest = corr[side]
         second = float(rest.max())
@@ -255,12 +261,25 @@ def pick_peak(corr: np.ndarray, lags: np.ndarray, valid: np.ndarray | None = Non
     else:
         second, psr = 0.0, 0.0
     confidence = peak_confidence(peak, second, float(psr), psr_floor=psr_floor, psr_span=psr_span)
-    return PeakEstimate(lag=float(lags[i]) + frac, peak=peak, second_peak=second, psr=float(psr),
-                        confidence=confidence, searched=searched)
+    return PeakEstimate(
+        lag=float(lags[i]) + frac,
+        peak=peak,
+        second_peak=second,
+        psr=float(psr),
+        confidence=confidence,
+        searched=searched,
+    )
 
 
-def search_mask(lags: np.ndarray, len_ref: int, len_sig: int, rate: float, base: float,
-                max_offset: float | None, min_overlap_s: float) -> np.ndarray:
+def search_mask(
+    lags: np.ndarray,
+    len_ref: int,
+    len_sig: int,
+    rate: float,
+    base: float,
+    max_offset: float | None,
+    min_overlap_s: float,
+) -> np.ndarray:
     """Which lags may hold the answer: enough overlap, and an offset ``base + lag / rate`` within ``max_offset``.
 
     ``min_overlap_s`` is lowered to the shorter signal's length when that is shorter. Shape ``lags.shape``.
@@ -276,16 +295,23 @@ def search_mask(lags: np.ndarray, len_ref: int, len_sig: int, rate: float, base:
 def no_lag_message(max_offset: float | None, min_overlap_s: float) -> str:
     """Why no lag could be searched, for a :class:`SyncError`."""
     if max_offset is not None:
-        return (f"no offset within ±{max_offset:g} s leaves {min_overlap_s:g} s of overlap "
-                "(raise --max-offset?)")
+        return f"no offset within ±{max_offset:g} s leaves {min_overlap_s:g} s of overlap (raise --max-offset?)"
     return f"the clips are too short to overlap by {min_overlap_s:g} s"
 
 
-def method_estimate(method: str, est: PeakEstimate, base: float, rate: float,
-                    len_ref: int, len_sig: int) -> MethodEstimate:
+def method_estimate(
+    method: str, est: PeakEstimate, base: float, rate: float, len_ref: int, len_sig: int
+) -> MethodEstimate:
     """A :class:`MethodEstimate` from a peak whose lag ``k`` means offset ``base + k / rate``."""
     k = int(round(est.lag))
     overlap = float(overlap_for(np.array([k]), len_ref, len_sig)[0]) / rate
-    return MethodEstimate(method=method, offset=base + est.lag / rate, confidence=est.confidence,
-                          peak=est.peak, second_peak=est.second_peak, psr=est.psr,
-                          overlap_s=overlap, resolution_s=1.0 / rate)
+    return MethodEstimate(
+        method=method,
+        offset=base + est.lag / rate,
+        confidence=est.confidence,
+        peak=est.peak,
+        second_peak=est.second_peak,
+        psr=est.psr,
+        overlap_s=overlap,
+        resolution_s=1.0 / rate,
+    )

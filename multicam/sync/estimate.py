@@ -94,8 +94,13 @@ class SyncResult:
     def as_dict(self) -> dict:
         """JSON-friendly summary (what a run manifest records under ``offsets_resolved``)."""
         used = self.used
-        out = {"offset": self.offset, "confidence": self.confidence, "method": self.method,
-               "reference": self.reference, "offset_frames": self.offset_frames}
+        out = {
+            "offset": self.offset,
+            "confidence": self.confidence,
+            "method": self.method,
+            "reference": self.reference,
+            "offset_frames": self.offset_frames,
+        }
         if used is not None:
             out.update(peak=used.peak, second_peak=used.second_peak, psr=used.psr, overlap_s=used.overlap_s)
         if self.notes:
@@ -127,8 +132,9 @@ class ClipSignals:
         return self._motion
 
 
-def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSignals,
-                    options: SyncOptions = SyncOptions()) -> SyncResult:
+def estimate_offset(
+    camera: str, cam: ClipSignals, reference: str, ref: ClipSignals, options: SyncOptions = SyncOptions()
+) -> SyncResult:
     """One camera's offset against the reference, by the method(s) ``options.method`` allows.
 
     ``auto`` uses the sound when both clips have some. When they have sound but it does not
@@ -147,9 +153,16 @@ def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSign
     audio_guess: MethodEstimate | None = None
 
     def result(est: MethodEstimate, method: str, offset: float, confidence: float) -> SyncResult:
-        return SyncResult(camera=camera, reference=reference, offset=offset, confidence=confidence,
-                          method=method, reference_fps=ref.info.fps, estimates=tuple(estimates),
-                          notes=tuple(notes))
+        return SyncResult(
+            camera=camera,
+            reference=reference,
+            offset=offset,
+            confidence=confidence,
+            method=method,
+            reference_fps=ref.info.fps,
+            estimates=tuple(estimates),
+            notes=tuple(notes),
+        )
 
     for method in order:
         try:
@@ -159,8 +172,10 @@ def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSign
             continue
         estimates.append(est)
         if est.confidence < threshold:
-            notes.append(f"{method}: no reliable match (best guess {est.offset:+.3f} s, confidence "
-                         f"{est.confidence:.2f} < {threshold:.2f})")
+            notes.append(
+                f"{method}: no reliable match (best guess {est.offset:+.3f} s, confidence "
+                f"{est.confidence:.2f} < {threshold:.2f})"
+            )
             if method == "audio":
                 audio_guess = est
             continue
@@ -170,12 +185,16 @@ def estimate_offset(camera: str, cam: ClipSignals, reference: str, ref: ClipSign
         if abs(est.offset - audio_guess.offset) <= tolerance:
             notes.append(f"visual: confirms the audio's best guess ({est.offset:+.3f} s)")
             return result(audio_guess, "audio", audio_guess.offset, max(audio_guess.confidence, est.confidence))
-        notes.append(f"visual: a match at {est.offset:+.3f} s (confidence {est.confidence:.2f}) that the "
-                     f"sound contradicts; use --method visual to accept it")
+        notes.append(
+            f"visual: a match at {est.offset:+.3f} s (confidence {est.confidence:.2f}) that the "
+            f"sound contradicts; use --method visual to accept it"
+        )
     raise SyncError(
-        f"camera {camera!r}: cannot synchronize with the reference camera {reference!r}: " + "; ".join(notes)
+        f"camera {camera!r}: cannot synchronize with the reference camera {reference!r}: "
+        + "; ".join(notes)
         + ". Check that both clips film the same moment (their recordings must overlap in time), try "
-          "another --method, or write the camera's offset in seconds in the game file instead of 'auto'.")
+        "another --method, or write the camera's offset in seconds in the game file instead of 'auto'."
+    )
 
 
 def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOptions) -> MethodEstimate:
@@ -183,15 +202,25 @@ def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOp
         for what, clip in (("reference", ref), ("camera", cam)):
             if not clip.info.has_audio or clip.audio is None:
                 raise SyncError(f"the {what} clip has no audio track ({clip.info.path.name})")
-        return audio_offset(ref.audio, cam.audio, max_offset=options.max_offset,  # type: ignore[arg-type]
-                            min_overlap_s=options.min_overlap_s)
-    return visual_offset(ref.motion, cam.motion, max_offset=options.max_offset,
-                         min_overlap_s=max(options.min_overlap_s, 2.0))
+        return audio_offset(
+            ref.audio,
+            cam.audio,
+            max_offset=options.max_offset,  # type: ignore[arg-type]
+            min_overlap_s=options.min_overlap_s,
+        )
+    return visual_offset(
+        ref.motion, cam.motion, max_offset=options.max_offset, min_overlap_s=max(options.min_overlap_s, 2.0)
+    )
 
 
-def estimate_offsets(game: Game, infos: dict[str, ClipInfo], cameras: Iterable[str] | None = None,
-                     options: SyncOptions = SyncOptions(), *,
-                     on_error: Literal["raise", "collect"] = "raise") -> dict[str, SyncResult | SyncError]:
+def estimate_offsets(
+    game: Game,
+    infos: dict[str, ClipInfo],
+    cameras: Iterable[str] | None = None,
+    options: SyncOptions = SyncOptions(),
+    *,
+    on_error: Literal["raise", "collect"] = "raise",
+) -> dict[str, SyncResult | SyncError]:
     """Offsets of ``cameras`` (default: every camera but the reference) against the game's reference.
 
     Args:
@@ -224,8 +253,9 @@ def estimate_offsets(game: Game, infos: dict[str, ClipInfo], cameras: Iterable[s
     return out
 
 
-def resolve_auto_offsets(game: Game, infos: dict[str, ClipInfo], auto_cameras: Iterable[str],
-                         options: SyncOptions | None = None) -> dict[str, dict]:
+def resolve_auto_offsets(
+    game: Game, infos: dict[str, ClipInfo], auto_cameras: Iterable[str], options: SyncOptions | None = None
+) -> dict[str, dict]:
     """Offsets for the cameras whose game file says ``offset: auto``.
 
     Returns:

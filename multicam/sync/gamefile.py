@@ -29,7 +29,6 @@ def write_offsets(game_path: str | Path, offsets: dict[str, float], decimals: in
     """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-
     from ruamel.yaml.util import load_yaml_guess_indent
 
     path = Path(game_path)

@@ -21,8 +21,15 @@ from scipy import ndimage
 
 from multicam.clips import open_container, video_stream
 from multicam.errors import ClipError
-from multicam.sync.correlation import (MethodEstimate, method_estimate, no_lag_message, normalized_xcorr,
-                                       overlap_for, pick_peak, search_mask)
+from multicam.sync.correlation import (
+    MethodEstimate,
+    method_estimate,
+    no_lag_message,
+    normalized_xcorr,
+    overlap_for,
+    pick_peak,
+    search_mask,
+)
 from multicam.sync.errors import SyncError
 
 DEFAULT_RATE = 200.0  # Hz: the common rate of the motion curves
@@ -168,9 +175,15 @@ def highpass(values: np.ndarray, window: int) -> np.ndarray:
     return values - ndimage.uniform_filter1d(values, size=int(window), mode="nearest")
 
 
-def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | None = None,
-                  min_overlap_s: float = 2.0, rate: float = DEFAULT_RATE,
-                  highpass_s: float = 2.0) -> MethodEstimate:
+def visual_offset(
+    ref: MotionCurve,
+    cam: MotionCurve,
+    *,
+    max_offset: float | None = None,
+    min_overlap_s: float = 2.0,
+    rate: float = DEFAULT_RATE,
+    highpass_s: float = 2.0,
+) -> MethodEstimate:
     """The camera's offset against the reference from their motion energy curves.
 
     Raises:
@@ -178,8 +191,11 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     """
     for what, curve in (("reference", ref), ("camera", cam)):
         if curve.is_static:
-            level = "" if curve.change_level is None else (
-                f"; its pixels stray {curve.change_level:.0f} grey levels at most from the median picture")
+            level = (
+                ""
+                if curve.change_level is None
+                else (f"; its pixels stray {curve.change_level:.0f} grey levels at most from the median picture")
+            )
             raise SyncError(f"the {what} clip's video is static (nothing moves{level})")
     a, start_a = resample_curve(ref.times_s, ref.values, rate)
     b, start_b = resample_curve(cam.times_s, cam.values, rate)
@@ -191,12 +207,25 @@ def visual_offset(ref: MotionCurve, cam: MotionCurve, *, max_offset: float | Non
     corr = corr * np.sqrt(overlap / max(int(overlap.max()), 1))
     base = start_a - start_b
     valid = search_mask(lags, len(a), len(b), rate, base, max_offset, min_overlap_s)
-    est = pick_peak(corr, lags, valid, min_exclusion=int(round(rate / min(ref.fps, cam.fps))),
-                    psr_floor=PSR_FLOOR, psr_span=PSR_SPAN)
+    est = pick_peak(
+        corr,
+        lags,
+        valid,
+        min_exclusion=int(round(rate / min(ref.fps, cam.fps))),
+        psr_floor=PSR_FLOOR,
+        psr_span=PSR_SPAN,
+    )
     if est is None:
         raise SyncError(no_lag_message(max_offset, min_overlap_s))
     return method_estimate("visual", est, base, rate, len(a), len(b))
 
 
-__all__ = ["MotionCurve", "change_level", "highpass", "motion_energy", "read_motion_energy", "resample_curve",
-           "visual_offset"]
+__all__ = [
+    "MotionCurve",
+    "change_level",
+    "highpass",
+    "motion_energy",
+    "read_motion_energy",
+    "resample_curve",
+    "visual_offset",
+]

@@ -63,8 +63,7 @@ class ClipAudio:
         rate: sample rate (Hz).
     """
 
-    def __init__(self, events: Sequence[Event], offset: float, camera_index: int, seed: int,
-                 rate: int = SAMPLE_RATE):
+    def __init__(self, events: Sequence[Event], offset: float, camera_index: int, seed: int, rate: int = SAMPLE_RATE):
         self.events = sorted(events, key=lambda e: e.time)
         self._times = [e.time for e in self.events]
         self.offset = float(offset)

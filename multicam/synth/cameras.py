@@ -13,20 +13,28 @@ from dataclasses import dataclass
 import numpy as np
 
 # Per camera index: (width factor of the widest camera, height / width).
-_SHAPES = ((1.0, 9 / 16), (2 / 3, 3 / 4), (5 / 6, 9 / 16), (3 / 4, 9 / 16),
-           (5 / 6, 3 / 4), (2 / 3, 9 / 16), (3 / 4, 3 / 4), (5 / 6, 9 / 16))
+_SHAPES = (
+    (1.0, 9 / 16),
+    (2 / 3, 3 / 4),
+    (5 / 6, 9 / 16),
+    (3 / 4, 9 / 16),
+    (5 / 6, 3 / 4),
+    (2 / 3, 9 / 16),
+    (3 / 4, 3 / 4),
+    (5 / 6, 9 / 16),
+)
 
 # Per camera index: position and look-at target as fractions of the court (length, width)
 # plus metres of height, and a zoom factor (1 = the whole court fills the view).
 _PLACEMENTS = (
-    ((0.50, -0.70, 10.0), (0.50, 0.50), 1.0),   # side: elevated, along the side line
-    ((-0.25, 0.50, 8.0), (0.42, 0.50), 1.0),    # end: behind one end
-    ((1.125, 1.27, 11.0), (0.45, 0.45), 1.0),   # corner: high, behind a corner
-    ((1.30, 0.50, 5.0), (0.58, 0.50), 1.0),     # end_far: behind the other end
-    ((0.50, 1.60, 7.0), (0.50, 0.50), 1.0),     # side_far: the opposite side
-    ((-0.14, -0.33, 4.0), (0.35, 0.60), 1.3),   # corner_low: low corner, a partial view
-    ((0.50, -0.13, 20.0), (0.50, 0.50), 1.0),   # high: almost overhead
-    ((-0.14, 1.33, 9.0), (0.50, 0.40), 1.2),    # corner_far: a partial view
+    ((0.50, -0.70, 10.0), (0.50, 0.50), 1.0),  # side: elevated, along the side line
+    ((-0.25, 0.50, 8.0), (0.42, 0.50), 1.0),  # end: behind one end
+    ((1.125, 1.27, 11.0), (0.45, 0.45), 1.0),  # corner: high, behind a corner
+    ((1.30, 0.50, 5.0), (0.58, 0.50), 1.0),  # end_far: behind the other end
+    ((0.50, 1.60, 7.0), (0.50, 0.50), 1.0),  # side_far: the opposite side
+    ((-0.14, -0.33, 4.0), (0.35, 0.60), 1.3),  # corner_low: low corner, a partial view
+    ((0.50, -0.13, 20.0), (0.50, 0.50), 1.0),  # high: almost overhead
+    ((-0.14, 1.33, 9.0), (0.50, 0.40), 1.2),  # corner_far: a partial view
 )
 
 
@@ -138,8 +146,9 @@ class PinholeCamera:
         }
 
 
-def _fit_focal(rot: np.ndarray, t: np.ndarray, resolution_wh: tuple[int, int], points: np.ndarray,
-               fill: float = 0.97) -> float:
+def _fit_focal(
+    rot: np.ndarray, t: np.ndarray, resolution_wh: tuple[int, int], points: np.ndarray, fill: float = 0.97
+) -> float:
     """Largest focal length (px) that keeps every point inside ``fill`` of the image around its centre."""
     cam = points @ rot.T + t
     if np.any(cam[:, 2] <= 0.1):
@@ -150,8 +159,9 @@ def _fit_focal(rot: np.ndarray, t: np.ndarray, resolution_wh: tuple[int, int], p
     return float(min(fill * w / 2 / xn, fill * h / 2 / yn))
 
 
-def _centred_look_at(position: np.ndarray, target: np.ndarray, points: np.ndarray,
-                     resolution_wh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _centred_look_at(
+    position: np.ndarray, target: np.ndarray, points: np.ndarray, resolution_wh: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Look-at whose optical axis passes through the centre of ``points``' projected bounding box."""
     w, h = resolution_wh
     for _ in range(4):
@@ -170,8 +180,9 @@ def make_cameras(names: tuple[str, ...], width: int, court_size_m: tuple[float, 
     """The game's cameras: camera ``i`` at placement ``i`` around a court of ``court_size_m``."""
     length, breadth = court_size_m
     margin = 0.4
-    corners = np.array([[x, y, z] for x in (-margin, length + margin) for y in (-margin, breadth + margin)
-                        for z in (0.0, 2.0)])
+    corners = np.array(
+        [[x, y, z] for x in (-margin, length + margin) for y in (-margin, breadth + margin) for z in (0.0, 2.0)]
+    )
     cameras = []
     for i, name in enumerate(names):
         (px, py, pz), (tx, ty), zoom = _PLACEMENTS[i % len(_PLACEMENTS)]

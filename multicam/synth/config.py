@@ -29,19 +29,24 @@ class SynthConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seed: int = Field(default=0, ge=0, description="Random seed of the scene, cameras' noise and audio.")
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$",
-                             description="Game name; default: the output folder's name.")
+    name: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+$", description="Game name; default: the output folder's name."
+    )
     num_cameras: int = Field(default=3, ge=1, le=MAX_CAMERAS, description="Number of cameras (1-8).")
     players_per_team: int = Field(default=3, ge=0, le=11, description="Players in each of the two teams.")
     duration_s: float = Field(default=4.0, gt=0, le=7200, description="Length of the reference clip (s).")
-    width: int = Field(default=960, ge=64, le=3840,
-                       description="Width of the widest (reference) camera; the others are smaller.")
+    width: int = Field(
+        default=960, ge=64, le=3840, description="Width of the widest (reference) camera; the others are smaller."
+    )
     fps: tuple[float, ...] | None = Field(
-        default=None, description="Frames per second per camera (one value: all); default 25, 30, 25, ...")
+        default=None, description="Frames per second per camera (one value: all); default 25, 30, 25, ..."
+    )
     offsets: tuple[float, ...] | None = Field(
-        default=None, description="Game time (s) of each clip's first frame; the first must be 0.")
+        default=None, description="Game time (s) of each clip's first frame; the first must be 0."
+    )
     durations: tuple[float, ...] | None = Field(
-        default=None, description="Clip length (s) per camera; default duration_s plus a little per camera.")
+        default=None, description="Clip length (s) per camera; default duration_s plus a little per camera."
+    )
     audio: bool = Field(default=True, description="Give each clip an AAC audio track (48 kHz mono).")
     motion_blur: bool = Field(default=False, description="Average sub-frame renders (pixels only).")
     noise_std: float = Field(default=2.0, ge=0, le=50, description="Std of Gaussian pixel noise (0-255 scale).")
@@ -61,8 +66,7 @@ class SynthConfig(BaseModel):
             if values is not None and len(values) != n:
                 raise ValueError(f"{field}: give exactly {n} values (one per camera), got {len(values)}")
         if self.offsets is not None and self.offsets[0] != 0:
-            raise ValueError(f"offsets: the first camera is the reference, its offset must be 0, "
-                             f"got {self.offsets[0]}")
+            raise ValueError(f"offsets: the first camera is the reference, its offset must be 0, got {self.offsets[0]}")
         if self.durations is not None and any(d <= 0 for d in self.durations):
             raise ValueError(f"durations: every clip needs a positive length, got {list(self.durations)}")
         if self.court_size_m[0] <= 2 or self.court_size_m[1] <= 2:
@@ -88,8 +92,10 @@ class SynthConfig(BaseModel):
     def camera_durations(self) -> tuple[float, ...]:
         if self.durations is not None:
             return self.durations
-        return tuple(max(self.duration_s + d, 0.5 * self.duration_s) if i else self.duration_s
-                     for i, d in enumerate(DEFAULT_DURATION_DELTAS[: self.num_cameras]))
+        return tuple(
+            max(self.duration_s + d, 0.5 * self.duration_s) if i else self.duration_s
+            for i, d in enumerate(DEFAULT_DURATION_DELTAS[: self.num_cameras])
+        )
 
     @property
     def camera_frame_counts(self) -> tuple[int, ...]:

@@ -40,8 +40,7 @@ def preview_image(game_path: str | Path, time: float | None = None, height: int 
     return np.hstack(tiles[:-1])
 
 
-def save_preview(game_path: str | Path, png_path: str | Path, time: float | None = None,
-                 height: int = 270) -> Path:
+def save_preview(game_path: str | Path, png_path: str | Path, time: float | None = None, height: int = 270) -> Path:
     """Write :func:`preview_image` as a PNG file and return its path."""
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)

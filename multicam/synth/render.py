@@ -16,11 +16,11 @@ import numpy as np
 from multicam.synth.cameras import PinholeCamera
 from multicam.synth.scene import Scene, body_parts
 
-SHIFT = 4                 # OpenCV fixed-point bits for sub-pixel drawing
+SHIFT = 4  # OpenCV fixed-point bits for sub-pixel drawing
 SCALE = float(1 << SHIFT)
-LIMIT = 1e5               # pixel coordinates are clamped to +-LIMIT before drawing
-PX_PER_M = 40             # top-down court texture resolution
-FLOOR_MARGIN_M = 4.0      # floor drawn around the court
+LIMIT = 1e5  # pixel coordinates are clamped to +-LIMIT before drawing
+PX_PER_M = 40  # top-down court texture resolution
+FLOOR_MARGIN_M = 4.0  # floor drawn around the court
 LINE = (242, 242, 236)
 PAINT = (46, 110, 80)
 APRON = (52, 88, 140)
@@ -56,16 +56,14 @@ def court_texture(court_size_m: tuple[float, float], seed: int) -> tuple[np.ndar
     # painted keys and lines
     key_len, key_w = 5.8, 4.9
     for xa, xb in ((0.0, key_len), (length - key_len, length)):
-        cv2.rectangle(img, px(xa, (width - key_w) / 2), px(xb, (width + key_w) / 2), PAINT, -1,
-                      cv2.LINE_AA, SHIFT)
+        cv2.rectangle(img, px(xa, (width - key_w) / 2), px(xb, (width + key_w) / 2), PAINT, -1, cv2.LINE_AA, SHIFT)
     lw = max(1, int(round(0.05 * PX_PER_M)))
     cv2.rectangle(img, px(0, 0), px(length, width), LINE, lw, cv2.LINE_AA, SHIFT)
     cv2.line(img, px(length / 2, 0), px(length / 2, width), LINE, lw, cv2.LINE_AA, SHIFT)
     r = int(round(1.8 * PX_PER_M * SCALE))
     cv2.circle(img, px(length / 2, width / 2), r, LINE, lw, cv2.LINE_AA, SHIFT)
     for xa, xb, basket in ((0.0, key_len, 1.575), (length - key_len, length, length - 1.575)):
-        cv2.rectangle(img, px(xa, (width - key_w) / 2), px(xb, (width + key_w) / 2), LINE, lw,
-                      cv2.LINE_AA, SHIFT)
+        cv2.rectangle(img, px(xa, (width - key_w) / 2), px(xb, (width + key_w) / 2), LINE, lw, cv2.LINE_AA, SHIFT)
         x_ft = key_len if xa == 0 else length - key_len
         cv2.circle(img, px(x_ft, width / 2), r, LINE, lw, cv2.LINE_AA, SHIFT)
         # three-point line: an arc of 6.75 m around the basket, straight near the side lines
@@ -76,8 +74,15 @@ def court_texture(court_size_m: tuple[float, float], seed: int) -> tuple[np.ndar
         keep = (ys > 0.9) & (ys < width - 0.9)
         pts = np.array([px(x, y) for x, y in zip(xs[keep], ys[keep])], np.int32)
         x_end = xs[keep][0]
-        pts = np.vstack([[px(xa if sign > 0 else xb, 0.9)], [px(x_end, 0.9)], pts[1:-1],
-                         [px(x_end, width - 0.9)], [px(xa if sign > 0 else xb, width - 0.9)]]).astype(np.int32)
+        pts = np.vstack(
+            [
+                [px(xa if sign > 0 else xb, 0.9)],
+                [px(x_end, 0.9)],
+                pts[1:-1],
+                [px(x_end, width - 0.9)],
+                [px(xa if sign > 0 else xb, width - 0.9)],
+            ]
+        ).astype(np.int32)
         cv2.polylines(img, [pts], False, LINE, lw, cv2.LINE_AA, SHIFT)
     # OpenCV pixel coordinates of the texture (centres at integers) to ground metres
     to_ground = np.array([[1 / PX_PER_M, 0, -m], [0, 1 / PX_PER_M, -m], [0, 0, 1]])
@@ -100,16 +105,28 @@ def stands_texture(resolution_wh: tuple[int, int], rng: np.random.Generator) -> 
             c = shirts[k % len(shirts)]
             k += 1
             jitter = int(rng.integers(-cell // 4, cell // 4 + 1))
-            cv2.ellipse(img, (x + jitter, y), (cell // 2, cell // 2), 0, 180, 360,
-                        (int(c[0]), int(c[1]), int(255 - c[0] // 2)), -1)
-            cv2.circle(img, (x + jitter, y - cell // 2 - cell // 5), max(1, cell // 4),
-                       tuple(int(v) for v in skin[k % len(skin)]), -1)
+            cv2.ellipse(
+                img,
+                (x + jitter, y),
+                (cell // 2, cell // 2),
+                0,
+                180,
+                360,
+                (int(c[0]), int(c[1]), int(255 - c[0] // 2)),
+                -1,
+            )
+            cv2.circle(
+                img,
+                (x + jitter, y - cell // 2 - cell // 5),
+                max(1, cell // 4),
+                tuple(int(v) for v in skin[k % len(skin)]),
+                -1,
+            )
     img = cv2.GaussianBlur(img, (0, 0), 0.6)
     return (img.astype(np.float32) * 0.8).astype(np.uint8)
 
 
-def render_background(camera: PinholeCamera, floor: np.ndarray, floor_to_ground: np.ndarray,
-                      seed: int) -> np.ndarray:
+def render_background(camera: PinholeCamera, floor: np.ndarray, floor_to_ground: np.ndarray, seed: int) -> np.ndarray:
     """The camera's static picture: the floor warped by its ground homography over the stands."""
     w, h = camera.resolution_wh
     rng = np.random.default_rng([seed, 9101, sum(map(ord, camera.name))])
@@ -118,8 +135,16 @@ def render_background(camera: PinholeCamera, floor: np.ndarray, floor_to_ground:
     half = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
     warp = half @ camera.H_ground_to_image @ floor_to_ground
     warped = cv2.warpPerspective(floor, warp, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    cover = cv2.warpPerspective(np.full(floor.shape[:2], 255, np.uint8), warp, (w, h),
-                                flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT) > 0
+    cover = (
+        cv2.warpPerspective(
+            np.full(floor.shape[:2], 255, np.uint8),
+            warp,
+            (w, h),
+            flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        > 0
+    )
     cover &= camera.ground_visible_mask()
     out[cover] = warped[cover]
     # a gentle vignette
@@ -159,9 +184,12 @@ def project_parts(camera: PinholeCamera, scene: Scene, time: float, only: int | 
     idx = np.nonzero(keep)[0][order]
     ids = np.array([o.object_id for o in scene.objects], np.int32)
     return Projected(
-        a=np.clip(ua[idx], -LIMIT, LIMIT), b=np.clip(ub[idx], -LIMIT, LIMIT),
-        ra=f * parts.radius[idx] / da[idx], rb=f * parts.radius[idx] / db[idx],
-        colour=parts.colour[idx], object_id=ids[parts.object_index[idx]],
+        a=np.clip(ua[idx], -LIMIT, LIMIT),
+        b=np.clip(ub[idx], -LIMIT, LIMIT),
+        ra=f * parts.radius[idx] / da[idx],
+        rb=f * parts.radius[idx] / db[idx],
+        colour=parts.colour[idx],
+        object_id=ids[parts.object_index[idx]],
     )
 
 
@@ -172,8 +200,14 @@ def _fixed(points: np.ndarray) -> np.ndarray:
 
 def _layers(projected: Projected, shading: bool) -> tuple[np.ndarray, ...]:
     """Each primitive, followed by its lighter inner copy when it is big enough to show one."""
-    a, b, ra, rb, colour, ids = (projected.a, projected.b, projected.ra, projected.rb,
-                                 projected.colour.astype(np.float64), projected.object_id)
+    a, b, ra, rb, colour, ids = (
+        projected.a,
+        projected.b,
+        projected.ra,
+        projected.rb,
+        projected.colour.astype(np.float64),
+        projected.object_id,
+    )
     m = len(ids)
     if not shading or m == 0:
         return a, b, ra, rb, colour, ids
@@ -186,8 +220,14 @@ def _layers(projected: Projected, shading: bool) -> tuple[np.ndarray, ...]:
         return np.concatenate([x, y])[order]
 
     light = np.minimum(255.0, colour[lit] * 1.18 + 12)
-    return (cat(a, a2), cat(b, b2), cat(ra, 0.5 * ra[lit]), cat(rb, 0.5 * rb[lit]),
-            cat(colour, light), cat(ids, ids[lit]))
+    return (
+        cat(a, a2),
+        cat(b, b2),
+        cat(ra, 0.5 * ra[lit]),
+        cat(rb, 0.5 * rb[lit]),
+        cat(colour, light),
+        cat(ids, ids[lit]),
+    )
 
 
 def draw(projected: Projected, rgb: np.ndarray | None, ids: np.ndarray | None, shading: bool = True) -> None:
@@ -204,8 +244,11 @@ def draw(projected: Projected, rgb: np.ndarray | None, ids: np.ndarray | None, s
     n = np.hypot(d[:, 0], d[:, 1])
     has_quad = n > 1e-6
     perp = np.column_stack([-d[:, 1], d[:, 0]]) / np.where(has_quad, n, 1.0)[:, None]
-    quads = _fixed(np.stack([a + perp * ra[:, None], b + perp * rb[:, None],
-                             b - perp * rb[:, None], a - perp * ra[:, None]], axis=1)).astype(np.int32)
+    quads = _fixed(
+        np.stack(
+            [a + perp * ra[:, None], b + perp * rb[:, None], b - perp * rb[:, None], a - perp * ra[:, None]], axis=1
+        )
+    ).astype(np.int32)
     ca, cb = _fixed(a).tolist(), _fixed(b).tolist()
     ia, ib = np.round(ra * SCALE).astype(np.int64).tolist(), np.round(rb * SCALE).astype(np.int64).tolist()
     colours = [tuple(c) for c in np.round(colour).astype(np.int64).tolist()]
@@ -230,8 +273,14 @@ def draw_shadows(camera: PinholeCamera, scene: Scene, time: float, rgb: np.ndarr
     ry = np.where(ball, rx, 0.26)
     cx = roots[:, 0] + np.where(ball, 0.0, 0.15)
     cy = roots[:, 1] + np.where(ball, 0.0, 0.1)
-    rings = np.stack([cx[:, None] + rx[:, None] * np.cos(ang), cy[:, None] + ry[:, None] * np.sin(ang),
-                      np.zeros((len(cx), len(ang)))], axis=-1)
+    rings = np.stack(
+        [
+            cx[:, None] + rx[:, None] * np.cos(ang),
+            cy[:, None] + ry[:, None] * np.sin(ang),
+            np.zeros((len(cx), len(ang))),
+        ],
+        axis=-1,
+    )
     uv, depth = camera.project(rings)
     keep = (depth > 0.05).all(axis=1)
     if not keep.any():

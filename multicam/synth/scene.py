@@ -20,7 +20,7 @@ BALL_RADIUS_M = 0.12
 HAND_HEIGHT_M = 0.95
 SIM_DT = 0.02
 
-HOME_COLOURS = ((200, 30, 40), (245, 245, 245))   # jersey, shorts (RGB)
+HOME_COLOURS = ((200, 30, 40), (245, 245, 245))  # jersey, shorts (RGB)
 AWAY_COLOURS = ((35, 75, 200), (20, 30, 70))
 SKIN = ((241, 194, 160), (224, 172, 125), (198, 134, 90), (141, 85, 54), (100, 62, 40))
 HAIR = ((30, 22, 18), (70, 45, 25), (150, 110, 60), (20, 20, 20), (110, 70, 40))
@@ -63,17 +63,17 @@ class Event:
 class _BallSegment:
     t0: float
     t1: float
-    kind: str                 # "dribble" or "arc"
-    holder: int = -1          # player index while dribbling
-    period: float = 0.55      # dribble period
+    kind: str  # "dribble" or "arc"
+    holder: int = -1  # player index while dribbling
+    period: float = 0.55  # dribble period
     p0: tuple[float, float, float] = (0.0, 0.0, 0.0)  # arc start (x, y, z)
     p1: tuple[float, float, float] = (0.0, 0.0, 0.0)  # arc end
 
 
 def _arc_z(z0: float, z1: float, duration: float, tau: np.ndarray | float) -> np.ndarray | float:
     """Height on a ballistic arc from ``z0`` to ``z1`` in ``duration`` seconds, ``tau`` s after its start."""
-    v0 = (z1 - z0 + 0.5 * GRAVITY * duration ** 2) / duration
-    return z0 + v0 * tau - 0.5 * GRAVITY * tau ** 2
+    v0 = (z1 - z0 + 0.5 * GRAVITY * duration**2) / duration
+    return z0 + v0 * tau - 0.5 * GRAVITY * tau**2
 
 
 class Scene:
@@ -86,8 +86,9 @@ class Scene:
         t_start, t_end: game-time span to simulate (s); reading outside it clamps.
     """
 
-    def __init__(self, seed: int, players_per_team: int, court_size_m: tuple[float, float],
-                 t_start: float, t_end: float):
+    def __init__(
+        self, seed: int, players_per_team: int, court_size_m: tuple[float, float], t_start: float, t_end: float
+    ):
         self.seed = seed
         self.court_size_m = (float(court_size_m[0]), float(court_size_m[1]))
         self.t_start = float(t_start)
@@ -108,14 +109,21 @@ class Scene:
         objects = [ObjectSpec(1, "ball", None, 2 * BALL_RADIUS_M, (("ball", BALL_COLOUR),))]
         for team, (jersey, shorts) in (("home", HOME_COLOURS), ("away", AWAY_COLOURS)):
             for k in range(n):
-                objects.append(ObjectSpec(
-                    object_id=len(objects) + 1, name=f"{team} {k + 1}", team=team,
-                    height_m=float(rng.uniform(1.72, 1.98)),
-                    colours=(("jersey", jersey), ("shorts", shorts),
-                             ("skin", SKIN[int(rng.integers(len(SKIN)))]),
-                             ("hair", HAIR[int(rng.integers(len(HAIR)))]),
-                             ("shoes", SHOES[int(rng.integers(len(SHOES)))])),
-                ))
+                objects.append(
+                    ObjectSpec(
+                        object_id=len(objects) + 1,
+                        name=f"{team} {k + 1}",
+                        team=team,
+                        height_m=float(rng.uniform(1.72, 1.98)),
+                        colours=(
+                            ("jersey", jersey),
+                            ("shorts", shorts),
+                            ("skin", SKIN[int(rng.integers(len(SKIN)))]),
+                            ("hair", HAIR[int(rng.integers(len(HAIR)))]),
+                            ("shoes", SHOES[int(rng.integers(len(SHOES)))]),
+                        ),
+                    )
+                )
         return objects
 
     def _simulate_players(self, rng: np.random.Generator) -> None:
@@ -132,9 +140,12 @@ class Scene:
         lo = np.array([0.6, 0.6])
         hi = np.array([length - 0.6, width - 0.6])
         home = np.array([o.team == "home" for o in self.players])
-        pos = np.column_stack([np.where(home, rng.uniform(1.0, length / 2 - 1.0, n),
-                                        rng.uniform(length / 2 + 1.0, length - 1.0, n)),
-                               rng.uniform(1.0, width - 1.0, n)])
+        pos = np.column_stack(
+            [
+                np.where(home, rng.uniform(1.0, length / 2 - 1.0, n), rng.uniform(length / 2 + 1.0, length - 1.0, n)),
+                rng.uniform(1.0, width - 1.0, n),
+            ]
+        )
         vel = np.zeros((n, 2))
         heading = np.where(home, 0.0, math.pi) + rng.uniform(-0.5, 0.5, n)
         phase = rng.uniform(0, 2 * math.pi, n)
@@ -162,7 +173,7 @@ class Scene:
             want = np.minimum(pref, 1.2 * dist)[:, None] * to_target / np.maximum(dist, 1e-6)[:, None]
             # keep apart: push away from players closer than 1.2 m
             diff = pos[:, None, :] - pos[None, :, :]
-            d2 = (diff ** 2).sum(-1) + np.eye(n) * 1e6
+            d2 = (diff**2).sum(-1) + np.eye(n) * 1e6
             near = d2 < 1.44
             push = (diff / np.maximum(d2, 0.04)[..., None] * near[..., None]).sum(1)
             want += 1.5 * push
@@ -191,8 +202,9 @@ class Scene:
                 bounces = int(rng.integers(2, 6))
                 seg = _BallSegment(t, t + bounces * period, "dribble", holder=holder, period=period)
                 self._segments.append(seg)
-                self.bounces.extend(Event(t + (j + 0.5) * period, "bounce", float(rng.uniform(0.7, 1.0)))
-                                    for j in range(bounces))
+                self.bounces.extend(
+                    Event(t + (j + 0.5) * period, "bounce", float(rng.uniform(0.7, 1.0))) for j in range(bounces)
+                )
                 t = seg.t1
                 p0 = tuple(self.ball_center(t))
                 team = self.players[holder].team
@@ -344,19 +356,26 @@ def body_parts(scene: Scene, time: float, only: int | None = None) -> Parts:
         chest = pelvis + 0.6 * (neck - pelvis)
         head = root + (0.915 * height)[:, None] * up + lift + 1.1 * lean
         hair = head + 0.03 * up - 0.035 * fwd
-        cols = {name: np.array([o.colour(name) for o in players], dtype=np.float64)
-                for name in ("jersey", "shorts", "skin", "hair", "shoes")}
+        cols = {
+            name: np.array([o.colour(name) for o in players], dtype=np.float64)
+            for name in ("jersey", "shorts", "skin", "hair", "shoes")
+        }
         shade = 0.82  # limbs on the far side of the body are darker
 
         def add(a, b, r, colour, factor=1.0):
-            segments.append((a, b, np.broadcast_to(np.asarray(r, dtype=np.float64), (p,)),
-                             np.clip(colour * factor, 0, 255), np.arange(1, p + 1)))
+            segments.append(
+                (
+                    a,
+                    b,
+                    np.broadcast_to(np.asarray(r, dtype=np.float64), (p,)),
+                    np.clip(colour * factor, 0, 255),
+                    np.arange(1, p + 1),
+                )
+            )
 
         add(pelvis, chest, 0.15, cols["jersey"])
-        add(chest - 0.12 * height[:, None] * left, chest + 0.12 * height[:, None] * left,
-            0.08, cols["jersey"])
-        add(pelvis - 0.06 * height[:, None] * left, pelvis + 0.06 * height[:, None] * left,
-            0.115, cols["shorts"])
+        add(chest - 0.12 * height[:, None] * left, chest + 0.12 * height[:, None] * left, 0.08, cols["jersey"])
+        add(pelvis - 0.06 * height[:, None] * left, pelvis + 0.06 * height[:, None] * left, 0.115, cols["shorts"])
         add(neck, head, 0.05, cols["skin"])
         add(hair, hair, 0.108, cols["hair"])
         add(head, head, 0.105, cols["skin"])
@@ -380,8 +399,7 @@ def body_parts(scene: Scene, time: float, only: int | None = None) -> Parts:
             add(hand, hand, 0.048, cols["skin"], factor)
     if only is None or only == 0:
         c = scene.ball_center(time)[None, :]
-        segments.append((c, c, np.array([BALL_RADIUS_M]), np.array([BALL_COLOUR], dtype=np.float64),
-                         np.array([0])))
+        segments.append((c, c, np.array([BALL_RADIUS_M]), np.array([BALL_COLOUR], dtype=np.float64), np.array([0])))
     if not segments:
         empty = np.zeros((0, 3))
         return Parts(empty, empty, np.zeros(0), np.zeros((0, 3), np.uint8), np.zeros(0, np.int64))

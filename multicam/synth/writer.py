@@ -54,8 +54,7 @@ class ClipWriter:
         audio: the clip's audio source, or None for a silent (audio-less) clip.
     """
 
-    def __init__(self, path: Path, resolution_wh: tuple[int, int], fps: float, crf: int,
-                 audio: ClipAudio | None):
+    def __init__(self, path: Path, resolution_wh: tuple[int, int], fps: float, crf: int, audio: ClipAudio | None):
         import av
 
         self.container = av.open(str(path), mode="w", options={"movflags": "+faststart"})
@@ -167,14 +166,25 @@ class _PromptChooser:
                 continue
             p1, p2 = prompt_points(mask)
             box = mask_box_xyxy(mask)
-            out.append(ObjectPrompts(id=obj.object_id, name=obj.name, team=obj.team, prompts=(Prompt(
-                frame=frame, camera=None if camera == self.reference else camera,
-                positive=(p1, p2), box_xyxy=tuple(float(v) for v in box)),)))
+            out.append(
+                ObjectPrompts(
+                    id=obj.object_id,
+                    name=obj.name,
+                    team=obj.team,
+                    prompts=(
+                        Prompt(
+                            frame=frame,
+                            camera=None if camera == self.reference else camera,
+                            positive=(p1, p2),
+                            box_xyxy=tuple(float(v) for v in box),
+                        ),
+                    ),
+                )
+            )
         return PromptsFile(objects=tuple(out))
 
 
-def frame_masks_from_ids(camera: str, frame: int, time: float, ids: np.ndarray,
-                         object_ids: list[int]) -> FrameMasks:
+def frame_masks_from_ids(camera: str, frame: int, time: float, ids: np.ndarray, object_ids: list[int]) -> FrameMasks:
     """:meth:`FrameMasks.from_label_map` for an id buffer (H, W) int32, touching each object's box only."""
     h, w = ids.shape
     ys, xs = np.nonzero(ids)
@@ -201,12 +211,19 @@ def game_name(cfg: SynthConfig, out_dir: Path) -> str:
 
 
 def _prepare(out_dir: Path, overwrite: bool) -> None:
-    ours = [out_dir / GAME_FILE, out_dir / PROMPTS_FILE, out_dir / CALIBRATION_FILE,
-            out_dir / GROUND_TRUTH_DIR, out_dir / CLIPS_DIR]
+    ours = [
+        out_dir / GAME_FILE,
+        out_dir / PROMPTS_FILE,
+        out_dir / CALIBRATION_FILE,
+        out_dir / GROUND_TRUTH_DIR,
+        out_dir / CLIPS_DIR,
+    ]
     existing = [p for p in ours if p.exists()]
     if existing and not overwrite:
-        raise MulticamError(f"{out_dir} already holds a game ({', '.join(p.name for p in existing)}); "
-                            f"choose an empty folder or pass --overwrite to replace it")
+        raise MulticamError(
+            f"{out_dir} already holds a game ({', '.join(p.name for p in existing)}); "
+            f"choose an empty folder or pass --overwrite to replace it"
+        )
     for p in existing:
         if p.is_dir():
             shutil.rmtree(p)
@@ -235,8 +252,9 @@ def build_world(cfg: SynthConfig) -> tuple[Scene, list[PinholeCamera], list[Even
     return scene, cameras, game_events(cfg, scene, t_start, t_end)
 
 
-def generate_game(cfg: SynthConfig, out_dir: str | Path, *, overwrite: bool = False,
-                  progress: Callable[[int], None] | None = None) -> Path:
+def generate_game(
+    cfg: SynthConfig, out_dir: str | Path, *, overwrite: bool = False, progress: Callable[[int], None] | None = None
+) -> Path:
     """Generate a synthetic game into ``out_dir`` and return the path of its ``game.yaml``.
 
     Args:
@@ -257,29 +275,60 @@ def generate_game(cfg: SynthConfig, out_dir: str | Path, *, overwrite: bool = Fa
     floor, floor_to_ground = court_texture(cfg.court_size_m, cfg.seed)
     reference = names[0]
 
-    game = GameConfig.model_validate({
-        "name": name, "reference": reference, "prompts": PROMPTS_FILE, "calibration": CALIBRATION_FILE,
-        "ground_truth": GROUND_TRUTH_DIR, "model": {"name": MODEL_NAME},
-        "processing": {"layout": "interleave", "image_size": 1024, "device": "auto"},
-        "cameras": [{"name": n, "video": f"{CLIPS_DIR}/{n}.mp4", "offset": float(o)}
-                    for n, o in zip(names, offsets)],
-    })
-    camera_infos = [CameraInfo(name=c.name, resolution_wh=c.resolution_wh, fps=float(f), frame_count=n,
-                               offset=float(o)) for c, f, n, o in zip(cameras, fps, counts, offsets)]
+    game = GameConfig.model_validate(
+        {
+            "name": name,
+            "reference": reference,
+            "prompts": PROMPTS_FILE,
+            "calibration": CALIBRATION_FILE,
+            "ground_truth": GROUND_TRUTH_DIR,
+            "model": {"name": MODEL_NAME},
+            "processing": {"layout": "interleave", "image_size": 1024, "device": "auto"},
+            "cameras": [
+                {"name": n, "video": f"{CLIPS_DIR}/{n}.mp4", "offset": float(o)} for n, o in zip(names, offsets)
+            ],
+        }
+    )
+    camera_infos = [
+        CameraInfo(name=c.name, resolution_wh=c.resolution_wh, fps=float(f), frame_count=n, offset=float(o))
+        for c, f, n, o in zip(cameras, fps, counts, offsets)
+    ]
     object_infos = [ObjectInfo(o.object_id, o.name, o.team) for o in scene.objects]
-    manifest = {"game": game.model_dump(mode="json"), "reference": reference, "model": None,
-                "synth": cfg.model_dump(mode="json"), "calibration": f"../{CALIBRATION_FILE}"}
+    manifest = {
+        "game": game.model_dump(mode="json"),
+        "reference": reference,
+        "model": None,
+        "synth": cfg.model_dump(mode="json"),
+        "calibration": f"../{CALIBRATION_FILE}",
+    }
     chooser = _PromptChooser(scene.objects, reference)
     object_ids = [o.object_id for o in scene.objects]
     gt_dir = out_dir / GROUND_TRUTH_DIR
-    with RunWriter(gt_dir, manifest, camera_infos, object_infos, kind="ground_truth") as gt, \
-            (gt_dir / POSITIONS_FILE).open("w", encoding="utf-8", newline="") as pos_fh:
+    with (
+        RunWriter(gt_dir, manifest, camera_infos, object_infos, kind="ground_truth") as gt,
+        (gt_dir / POSITIONS_FILE).open("w", encoding="utf-8", newline="") as pos_fh,
+    ):
         positions = csv.writer(pos_fh)
         positions.writerow(["camera", "frame", "time", "object_id", "x_m", "y_m", "z_m"])
         for index, (camera, f, n, o) in enumerate(zip(cameras, fps, counts, offsets)):
-            _write_camera(cfg, index, camera, scene, floor, floor_to_ground, float(f), n, float(o), events,
-                          out_dir / CLIPS_DIR / f"{camera.name}.mp4", gt, positions, chooser, object_ids,
-                          progress)
+            _write_camera(
+                cfg,
+                index,
+                camera,
+                scene,
+                floor,
+                floor_to_ground,
+                float(f),
+                n,
+                float(o),
+                events,
+                out_dir / CLIPS_DIR / f"{camera.name}.mp4",
+                gt,
+                positions,
+                chooser,
+                object_ids,
+                progress,
+            )
     save_prompts(chooser.prompts(), out_dir / PROMPTS_FILE)
     (out_dir / PROMPTS_FILE).chmod(0o644)
     calibration = {
@@ -294,17 +343,33 @@ def generate_game(cfg: SynthConfig, out_dir: str | Path, *, overwrite: bool = Fa
     return out_dir / GAME_FILE
 
 
-def _write_camera(cfg: SynthConfig, index: int, camera: PinholeCamera, scene: Scene, floor: np.ndarray,
-                  floor_to_ground: np.ndarray, fps: float, count: int, offset: float, events: list[Event],
-                  path: Path, gt: RunWriter, positions, chooser: _PromptChooser, object_ids: list[int],
-                  progress: Callable[[int], None] | None) -> None:
+def _write_camera(
+    cfg: SynthConfig,
+    index: int,
+    camera: PinholeCamera,
+    scene: Scene,
+    floor: np.ndarray,
+    floor_to_ground: np.ndarray,
+    fps: float,
+    count: int,
+    offset: float,
+    events: list[Event],
+    path: Path,
+    gt: RunWriter,
+    positions,
+    chooser: _PromptChooser,
+    object_ids: list[int],
+    progress: Callable[[int], None] | None,
+) -> None:
     renderer = CameraRenderer(camera, scene, render_background(camera, floor, floor_to_ground, cfg.seed))
     rng = np.random.default_rng([cfg.seed, 3001, index])
     w, h = camera.resolution_wh
     bank = None
     if cfg.noise_std > 0:
-        bank = [np.round(rng.standard_normal((h, w, 3), dtype=np.float32) * cfg.noise_std).astype(np.int16)
-                for _ in range(NOISE_BANK)]
+        bank = [
+            np.round(rng.standard_normal((h, w, 3), dtype=np.float32) * cfg.noise_std).astype(np.int16)
+            for _ in range(NOISE_BANK)
+        ]
     audio = ClipAudio(events, offset, index, cfg.seed) if cfg.audio else None
     writer = ClipWriter(path, camera.resolution_wh, fps, cfg.crf, audio)
     try:
@@ -324,8 +389,9 @@ def _write_camera(cfg: SynthConfig, index: int, camera: PinholeCamera, scene: Sc
             writer.write(rgb)
             gt.write(frame_masks_from_ids(camera.name, i, t, ids, object_ids))
             for oid, root in zip(object_ids, scene.roots(t)):
-                positions.writerow([camera.name, i, f"{t:.6f}", oid, f"{root[0]:.4f}", f"{root[1]:.4f}",
-                                    f"{root[2]:.4f}"])
+                positions.writerow(
+                    [camera.name, i, f"{t:.6f}", oid, f"{root[0]:.4f}", f"{root[1]:.4f}", f"{root[2]:.4f}"]
+                )
             chooser.observe(camera.name, i, t, ids, renderer)
             if progress is not None:
                 progress(1)

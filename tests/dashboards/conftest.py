@@ -7,7 +7,6 @@ import shutil
 import sys
 
 import pytest
-
 from dash_helpers import REPO, DashGame, build_game
 
 if str(REPO) not in sys.path:  # `dashboards` is a folder of the repository, not an installed package
@@ -26,9 +25,12 @@ def dash_game(tmp_path, dash_template) -> DashGame:
     src = dash_template.root.parent
     for folder in ("game", "runs"):
         shutil.copytree(src / folder, tmp_path / folder)
-    game = DashGame(game_path=(tmp_path / "game" / "game.yaml").resolve(), runs_dir=(tmp_path / "runs").resolve(),
-                    run_path=(tmp_path / "runs" / "tiny" / "run1").resolve(),
-                    gt_path=(tmp_path / "game" / "ground_truth").resolve())
+    game = DashGame(
+        game_path=(tmp_path / "game" / "game.yaml").resolve(),
+        runs_dir=(tmp_path / "runs").resolve(),
+        run_path=(tmp_path / "runs" / "tiny" / "run1").resolve(),
+        gt_path=(tmp_path / "game" / "ground_truth").resolve(),
+    )
     manifest = json.loads((game.run_path / "manifest.json").read_text())
     manifest["game_path"] = str(game.game_path)
     (game.run_path / "manifest.json").write_text(json.dumps(manifest))

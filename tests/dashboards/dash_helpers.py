@@ -34,9 +34,9 @@ def label_map(frame: int, width: int, height: int, with_band: bool = True) -> np
     """Object 1: the clip's white square (x = 2 * frame, rows 10-17); object 2: a band of rows 30-33."""
     out = np.zeros((height, width), dtype=np.int32)
     x = (2 * frame) % max(width - 8, 1)
-    out[10:18, x:x + 8] = 1
+    out[10:18, x : x + 8] = 1
     if with_band:
-        out[30:34, 4:width - 4] = 2
+        out[30:34, 4 : width - 4] = 2
     return out
 
 
@@ -53,9 +53,13 @@ def write_masks(path: Path, manifest: dict, kind: str, drop_band_every: int = 0)
                 lm = label_map(f, *cam.resolution_wh, with_band=band)
                 fm = FrameMasks.from_label_map(cam.name, f, cam.offset + f / cam.fps, lm)
                 if kind == "run":
-                    fm = FrameMasks(fm.camera, fm.frame, fm.time, fm.resolution_wh,
-                                    tuple(type(o)(o.object_id, o.rle, o.box_xyxy, o.area, 2.5)
-                                          for o in fm.objects))
+                    fm = FrameMasks(
+                        fm.camera,
+                        fm.frame,
+                        fm.time,
+                        fm.resolution_wh,
+                        tuple(type(o)(o.object_id, o.rle, o.box_xyxy, o.area, 2.5) for o in fm.objects),
+                    )
                 writer.write(fm)
 
 
@@ -74,7 +78,7 @@ def write_clip(path: Path, width: int, height: int, fps: int, frames: int) -> Pa
             img = np.zeros((height, width, 3), np.uint8)
             img[..., 0] = (i * 20) % 256
             x = (2 * i) % max(width - 8, 1)
-            img[10:18, x:x + 8] = 255
+            img[10:18, x : x + 8] = 255
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -88,10 +92,16 @@ def build_game(root: Path) -> DashGame:
 
     for name, w, h, fps, frames, _ in CAMERAS:
         write_clip(root / "clips" / f"{name}.mp4", w, h, fps, frames)
-    game = {"name": "tiny", "reference": "side", "prompts": "prompts.yaml", "ground_truth": "ground_truth",
-            "cameras": [{"name": n, "video": f"clips/{n}.mp4", "offset": off} for n, *_, off in CAMERAS]}
-    prompts = {"objects": [{"id": 1, "name": "square", "team": "red",
-                            "prompts": [{"frame": 0, "positive": [[4, 14]]}]}]}
+    game = {
+        "name": "tiny",
+        "reference": "side",
+        "prompts": "prompts.yaml",
+        "ground_truth": "ground_truth",
+        "cameras": [{"name": n, "video": f"clips/{n}.mp4", "offset": off} for n, *_, off in CAMERAS],
+    }
+    prompts = {
+        "objects": [{"id": 1, "name": "square", "team": "red", "prompts": [{"frame": 0, "positive": [[4, 14]]}]}]
+    }
     yaml = YAML()
     with (root / "game.yaml").open("w") as fh:
         yaml.dump(game, fh)
@@ -100,8 +110,19 @@ def build_game(root: Path) -> DashGame:
     write_masks(root / "ground_truth", {"game": {"name": "tiny", "reference": "side"}}, "ground_truth")
     runs_dir = root.parent / "runs"
     run_path = runs_dir / "tiny" / "run1"
-    write_masks(run_path, {"game_path": str((root / "game.yaml").resolve()),
-                           "game": {"name": "tiny", "reference": "side"},
-                           "model": {"name": "sam2.1_hiera_tiny", "untrained": True}}, "run", drop_band_every=3)
-    return DashGame(game_path=(root / "game.yaml").resolve(), runs_dir=runs_dir.resolve(),
-                    run_path=run_path.resolve(), gt_path=(root / "ground_truth").resolve())
+    write_masks(
+        run_path,
+        {
+            "game_path": str((root / "game.yaml").resolve()),
+            "game": {"name": "tiny", "reference": "side"},
+            "model": {"name": "sam2.1_hiera_tiny", "untrained": True},
+        },
+        "run",
+        drop_band_every=3,
+    )
+    return DashGame(
+        game_path=(root / "game.yaml").resolve(),
+        runs_dir=runs_dir.resolve(),
+        run_path=run_path.resolve(),
+        gt_path=(root / "ground_truth").resolve(),
+    )

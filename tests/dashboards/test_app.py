@@ -8,14 +8,13 @@ import shutil
 import sys
 
 import pytest
+from dash_helpers import CAMERAS, REPO
 from streamlit.testing.v1 import AppTest
 
 from dashboards import data
 from multicam.prompts import load_prompts
 from multicam.render import run_timeline
 from multicam.rundir import open_run
-
-from dash_helpers import CAMERAS, REPO
 
 APP = REPO / "dashboards" / "app.py"
 PAGES = ("pages/review.py", "pages/consistency.py", "pages/prompts.py")
@@ -121,13 +120,30 @@ def test_consistency_without_report_says_how_to_make_one(app):
 
 
 def test_clicking_a_flagged_moment_opens_it_on_the_review_page(app, dash_game):
-    report = {"review": [
-        {"camera": "end", "time": 0.2, "frame": 9, "object_id": 2, "kind": "lost", "reason": "band lost",
-         "severity": 0.8},
-        {"camera": "corner", "time": 0.36, "frame": 4, "object_id": 1, "kind": "jump", "reason": "jumps",
-         "severity": 0.5}],
+    report = {
+        "review": [
+            {
+                "camera": "end",
+                "time": 0.2,
+                "frame": 9,
+                "object_id": 2,
+                "kind": "lost",
+                "reason": "band lost",
+                "severity": 0.8,
+            },
+            {
+                "camera": "corner",
+                "time": 0.36,
+                "frame": 4,
+                "object_id": 1,
+                "kind": "jump",
+                "reason": "jumps",
+                "severity": 0.5,
+            },
+        ],
         "presence": {"side": {"1": {"segments": [{"start_frame": 0, "end_frame": 11}]}}},
-        "scores": {"overall": 0.75, "objects": {"1": {"name": "square", "score": 0.9}}, "cameras": {}}}
+        "scores": {"overall": 0.75, "objects": {"1": {"name": "square", "score": 0.9}}, "cameras": {}},
+    }
     (dash_game.run_path / "report").mkdir()
     (dash_game.run_path / "report" / "report.json").write_text(json.dumps(report))
     app.switch_page("pages/consistency.py").run()
@@ -144,12 +160,37 @@ def test_prompts_saved_from_state_appear_in_the_file(app, dash_game):
     app.switch_page("pages/prompts.py").run()
     assert app.session_state["draft"][0]["name"] == "square"
     app.session_state["draft"] = [
-        {"id": 1, "name": "square", "team": "red",
-         "prompts": [{"frame": 3, "time": None, "camera": None, "positive": [[12.0, 13.0]], "negative": [],
-                      "box_xyxy": [6.0, 10.0, 14.0, 18.0]}]},
-        {"id": 2, "name": "band", "team": None,
-         "prompts": [{"frame": 0, "time": None, "camera": "end", "positive": [[40.0, 31.0]], "negative": [],
-                      "box_xyxy": None}]}]
+        {
+            "id": 1,
+            "name": "square",
+            "team": "red",
+            "prompts": [
+                {
+                    "frame": 3,
+                    "time": None,
+                    "camera": None,
+                    "positive": [[12.0, 13.0]],
+                    "negative": [],
+                    "box_xyxy": [6.0, 10.0, 14.0, 18.0],
+                }
+            ],
+        },
+        {
+            "id": 2,
+            "name": "band",
+            "team": None,
+            "prompts": [
+                {
+                    "frame": 0,
+                    "time": None,
+                    "camera": "end",
+                    "positive": [[40.0, 31.0]],
+                    "negative": [],
+                    "box_xyxy": None,
+                }
+            ],
+        },
+    ]
     app.run()
     app.button(key="save_prompts").click().run()
     assert not errors(app), errors(app)
@@ -172,17 +213,28 @@ def test_prompts_page_adds_objects_and_points(app, dash_game):
     app.number_input(key="typed_y").set_value(20.0)
     app.button(key="typed_add").click().run()
     ball = app.session_state["draft"][1]
-    assert ball["prompts"] == [{"frame": 5, "time": None, "camera": None, "positive": [[30.0, 20.0]],
-                                "negative": [], "box_xyxy": None}]
-    assert "2 ball: +30,20" in app.markdown[[m.value.startswith("**On this frame") for m in app.markdown]
-                                            .index(True)].value
+    assert ball["prompts"] == [
+        {"frame": 5, "time": None, "camera": None, "positive": [[30.0, 20.0]], "negative": [], "box_xyxy": None}
+    ]
+    assert (
+        "2 ball: +30,20"
+        in app.markdown[[m.value.startswith("**On this frame") for m in app.markdown].index(True)].value
+    )
 
 
 def test_invalid_prompts_are_not_saved(app, dash_game):
     app.switch_page("pages/prompts.py").run()
     before = (dash_game.root / "prompts.yaml").read_text()
-    app.session_state["draft"] = [{"id": 1, "name": "square", "team": None, "prompts": [
-        {"frame": 0, "time": None, "camera": None, "positive": [[500.0, 5.0]], "negative": [], "box_xyxy": None}]}]
+    app.session_state["draft"] = [
+        {
+            "id": 1,
+            "name": "square",
+            "team": None,
+            "prompts": [
+                {"frame": 0, "time": None, "camera": None, "positive": [[500.0, 5.0]], "negative": [], "box_xyxy": None}
+            ],
+        }
+    ]
     app.run()
     app.button(key="save_prompts").click().run()
     assert any("outside camera 'side'" in e for e in errors(app))
@@ -224,9 +276,11 @@ def test_a_game_whose_clip_lies_outside_is_refused(dash_game, tmp_path, monkeypa
 def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_game, monkeypatch):
     from dashboards import processing
 
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); from dash_helpers import write_masks; "
-              "from multicam.rundir import next_run_dir; "
-              "write_masks(next_run_dir(sys.argv[2], 'tiny'), {'game_path': sys.argv[3]}, 'run')")
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from dash_helpers import write_masks; "
+        "from multicam.rundir import next_run_dir; "
+        "write_masks(next_run_dir(sys.argv[2], 'tiny'), {'game_path': sys.argv[3]}, 'run')"
+    )
     commands = []
 
     def fake_command(game_path, runs_dir, *, untrained=False, image_size=None):
@@ -252,16 +306,40 @@ def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_ga
 def test_the_prompt_table_edits_and_deletes_prompts(app):
     app.switch_page("pages/prompts.py").run()
     app.session_state["draft"] = [
-        {"id": 1, "name": "square", "team": "red", "prompts": [
-            {"frame": 0, "time": None, "camera": None, "positive": [[4.0, 14.0]], "negative": [], "box_xyxy": None},
-            {"frame": 2, "time": None, "camera": None, "positive": [[8.0, 14.0]], "negative": [], "box_xyxy": None}]}]
+        {
+            "id": 1,
+            "name": "square",
+            "team": "red",
+            "prompts": [
+                {"frame": 0, "time": None, "camera": None, "positive": [[4.0, 14.0]], "negative": [], "box_xyxy": None},
+                {"frame": 2, "time": None, "camera": None, "positive": [[8.0, 14.0]], "negative": [], "box_xyxy": None},
+            ],
+        }
+    ]
     app.run()
     key = f"prompt_table_{app.session_state['draft_version']}"
     assert list(app.data_editor[0].value["positive"]) == ["4,14", "8,14"]
-    app.session_state[key] = {"edited_rows": {0: {"negative": "30,40", "name": "big square"}}, "added_rows": [],
-                              "deleted_rows": [1]}
+    app.session_state[key] = {
+        "edited_rows": {0: {"negative": "30,40", "name": "big square"}},
+        "added_rows": [],
+        "deleted_rows": [1],
+    }
     app.run()
     assert not app.exception and not errors(app), errors(app)
-    assert app.session_state["draft"] == [{"id": 1, "name": "big square", "team": "red", "prompts": [
-        {"frame": 0, "time": None, "camera": None, "positive": [[4.0, 14.0]], "negative": [[30.0, 40.0]],
-         "box_xyxy": None}]}]
+    assert app.session_state["draft"] == [
+        {
+            "id": 1,
+            "name": "big square",
+            "team": "red",
+            "prompts": [
+                {
+                    "frame": 0,
+                    "time": None,
+                    "camera": None,
+                    "positive": [[4.0, 14.0]],
+                    "negative": [[30.0, 40.0]],
+                    "box_xyxy": None,
+                }
+            ],
+        }
+    ]

@@ -6,6 +6,7 @@ and show a copy of the sample game (sample_data/demo_game) with a consistency re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -18,15 +19,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from dash_helpers import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = REPO / "sample_data" / "demo_game"
 UPDATE = os.environ.get("MULTICAM_UPDATE_SCREENSHOTS") == "1"
 POINT = re.compile(r"\+(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,7 +68,10 @@ def server(game, tmp_path):
     log = (tmp_path / "dashboard.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "multicam", "dashboard", str(runs_dir), "--game", str(game_path), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 60
@@ -73,8 +82,10 @@ def server(game, tmp_path):
                         break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(f"`multicam dashboard` exited with code {proc.returncode}: "
-                                f"{(tmp_path / 'dashboard.log').read_text(errors='replace')}")
+                    pytest.fail(
+                        f"`multicam dashboard` exited with code {proc.returncode}: "
+                        f"{(tmp_path / 'dashboard.log').read_text(errors='replace')}"
+                    )
                 time.sleep(0.3)
         else:
             pytest.fail("the dashboard did not start within 60 s")
@@ -98,10 +109,8 @@ def stop_group(pgid: int, timeout: float = 10.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture
@@ -118,8 +127,11 @@ def page():
 def settle(page) -> None:
     """Wait until the app has finished running: no 'Running...' status widget, no loading skeletons."""
     page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-                           " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+        timeout=60_000,
+    )
     page.wait_for_timeout(500)
 
 
@@ -165,8 +177,9 @@ def test_dashboard_pages_in_a_real_browser(server, page, game, tmp_path):
     before = len(points_before)
     box = image.bounding_box()
     image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
-    page.wait_for_function(f"document.querySelector('.st-key-frame_prompts').innerText.split('+').length > "
-                           f"{before + 1}", timeout=30_000)
+    page.wait_for_function(
+        f"document.querySelector('.st-key-frame_prompts').innerText.split('+').length > {before + 1}", timeout=30_000
+    )
     settle(page)
     points_after = POINT.findall(summary.inner_text())
     added = [p for p in points_after if p not in points_before]

@@ -7,13 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from dash_helpers import REPO
 from typer.testing import CliRunner
 
 from multicam.cli import app
 from multicam.cli import dashboard as cli_dashboard
 from multicam.errors import GameFileError
-
-from dash_helpers import REPO
 
 
 @pytest.fixture
@@ -36,16 +35,18 @@ def option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
 
-@pytest.mark.parametrize("args, host, port", [
-    ([], "127.0.0.1", "8501"),
-    (["--port", "9000"], "127.0.0.1", "9000"),
-    (["--host", "0.0.0.0"], "0.0.0.0", "8501"),
-])
+@pytest.mark.parametrize(
+    "args, host, port",
+    [
+        ([], "127.0.0.1", "8501"),
+        (["--port", "9000"], "127.0.0.1", "9000"),
+        (["--host", "0.0.0.0"], "0.0.0.0", "8501"),
+    ],
+)
 def test_dashboard_starts_streamlit_headless_on_localhost_by_default(dash_game, launched, args, host, port):
-    result = CliRunner().invoke(app, ["dashboard", str(dash_game.runs_dir), "--game", str(dash_game.game_path),
-                                      *args])
+    result = CliRunner().invoke(app, ["dashboard", str(dash_game.runs_dir), "--game", str(dash_game.game_path), *args])
     assert result.exit_code == 0, result.output
-    (command, env), = launched
+    ((command, env),) = launched
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
     assert command[4] == str(REPO / "dashboards" / "app.py")
     assert option(command, "--server.address") == host and option(command, "--server.port") == port

@@ -16,21 +16,27 @@ from multicam.masks import FrameMasks
 from multicam.render import OverlayStyle
 from multicam.timeline import CameraTiming, Timeline
 
-TIMELINE = Timeline(cameras=(CameraTiming("side", 25, 12, 0.0), CameraTiming("end", 30, 14, -0.1),
-                             CameraTiming("corner", 25, 10, 0.2)), reference="side")
+TIMELINE = Timeline(
+    cameras=(CameraTiming("side", 25, 12, 0.0), CameraTiming("end", 30, 14, -0.1), CameraTiming("corner", 25, 10, 0.2)),
+    reference="side",
+)
 
 
 # -- allowed folders ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("relative, allowed", [
-    ("runs", True),
-    ("runs/tiny/run1/manifest.json", True),
-    ("game/clips/side.mp4", True),
-    ("runs/../game/game.yaml", True),
-    ("runs/../secret.txt", False),
-    ("elsewhere/file", False),
-    ("/etc/passwd", False),
-])
+
+@pytest.mark.parametrize(
+    "relative, allowed",
+    [
+        ("runs", True),
+        ("runs/tiny/run1/manifest.json", True),
+        ("game/clips/side.mp4", True),
+        ("runs/../game/game.yaml", True),
+        ("runs/../secret.txt", False),
+        ("elsewhere/file", False),
+        ("/etc/passwd", False),
+    ],
+)
 def test_check_path_allows_only_the_roots(tmp_path, relative, allowed):
     roots = ((tmp_path / "runs").resolve(), (tmp_path / "game").resolve())
     path = relative if relative.startswith("/") else tmp_path / relative
@@ -76,6 +82,7 @@ def test_a_game_naming_a_clip_outside_the_roots_is_refused(dash_game, tmp_path):
 
 # -- runs ----------------------------------------------------------------------------------------
 
+
 def test_list_runs_ground_truth_first_then_runs(dash_game):
     game = load_game(dash_game.game_path)
     roots = (dash_game.runs_dir, dash_game.root)
@@ -88,14 +95,22 @@ def test_list_runs_ground_truth_first_then_runs(dash_game):
     assert data.list_runs(game, dash_game.runs_dir, (dash_game.runs_dir,))[0].kind == "run"  # GT outside roots
 
 
-@pytest.mark.parametrize("entries, expected", [
-    ([], None),
-    ([data.RunEntry(Path("g"), "ground truth", "ground_truth", "complete", False)], "g"),
-    ([data.RunEntry(Path("g"), "gt", "ground_truth", "complete", False),
-      data.RunEntry(Path("r1"), "r1", "run", "complete", False),
-      data.RunEntry(Path("r2"), "r2", "run", "running", False)], "r1"),
-    ([data.RunEntry(Path("r1"), "r1", "run", "failed", False)], "r1"),
-])
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        ([], None),
+        ([data.RunEntry(Path("g"), "ground truth", "ground_truth", "complete", False)], "g"),
+        (
+            [
+                data.RunEntry(Path("g"), "gt", "ground_truth", "complete", False),
+                data.RunEntry(Path("r1"), "r1", "run", "complete", False),
+                data.RunEntry(Path("r2"), "r2", "run", "running", False),
+            ],
+            "r1",
+        ),
+        ([data.RunEntry(Path("r1"), "r1", "run", "failed", False)], "r1"),
+    ],
+)
 def test_default_run(entries, expected):
     chosen = data.default_run(entries)
     assert (None if chosen is None else str(chosen.path)) == expected
@@ -103,14 +118,16 @@ def test_default_run(entries, expected):
 
 # -- timing --------------------------------------------------------------------------------------
 
+
 def test_ticks_span_the_game_at_the_fastest_rate():
     first, last, step = data.tick_times(TIMELINE)
     assert first == pytest.approx(-0.1) and step == pytest.approx(1 / 30)
     assert last <= TIMELINE.end and last + step >= TIMELINE.end - 1e-9
 
 
-@pytest.mark.parametrize("time, expected", [(-5.0, -0.1), (-0.1, -0.1), (0.0, 0.0), (0.01, 0.0),
-                                            (0.02, 1 / 30), (99.0, None)])
+@pytest.mark.parametrize(
+    "time, expected", [(-5.0, -0.1), (-0.1, -0.1), (0.0, 0.0), (0.01, 0.0), (0.02, 1 / 30), (99.0, None)]
+)
 def test_snap_time(time, expected):
     first, last, _ = data.tick_times(TIMELINE)
     assert data.snap_time(time, TIMELINE) == pytest.approx(last if expected is None else expected, abs=1e-6)
@@ -128,6 +145,7 @@ def test_moments_at_puts_every_camera_at_the_same_time(time):
 
 
 # -- frames --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fmt", [".jpg", ".png"])
 def test_encode_image_roundtrips(fmt):
@@ -171,16 +189,37 @@ def test_style_key_roundtrip():
 
 # -- reports -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("report, expected", [
-    ({}, []),
-    ({"review": []}, []),
-    ({"review": [{"camera": "end", "time": 0.3, "frame": 12, "end_frame": 14, "object_id": 2,
-                  "other_object_id": None, "kind": "lost", "reason": "lost", "severity": 0.7},
-                 {"camera": "side"}]},  # no time: skipped
-     [data.ReviewMoment("end", 0.3, 12, 2, "lost", 0.7, "lost", 14, None)]),
-    ({"review_moments": [{"camera": "side", "time": 1, "frame": 25, "object_id": None, "reason": "x"}]},
-     [data.ReviewMoment("side", 1.0, 25, None, "x", 0.0)]),
-])
+
+@pytest.mark.parametrize(
+    "report, expected",
+    [
+        ({}, []),
+        ({"review": []}, []),
+        (
+            {
+                "review": [
+                    {
+                        "camera": "end",
+                        "time": 0.3,
+                        "frame": 12,
+                        "end_frame": 14,
+                        "object_id": 2,
+                        "other_object_id": None,
+                        "kind": "lost",
+                        "reason": "lost",
+                        "severity": 0.7,
+                    },
+                    {"camera": "side"},
+                ]
+            },  # no time: skipped
+            [data.ReviewMoment("end", 0.3, 12, 2, "lost", 0.7, "lost", 14, None)],
+        ),
+        (
+            {"review_moments": [{"camera": "side", "time": 1, "frame": 25, "object_id": None, "reason": "x"}]},
+            [data.ReviewMoment("side", 1.0, 25, None, "x", 0.0)],
+        ),
+    ],
+)
 def test_parse_review_moments(report, expected):
     assert data.parse_review_moments(report) == expected
 
@@ -202,23 +241,31 @@ def _fm(frame: int, ids: tuple[int, ...]) -> FrameMasks:
     return FrameMasks.from_label_map("end", frame, 0.0, lm)
 
 
-@pytest.mark.parametrize("present, expected", [
-    ({}, []),
-    ({0: (1,), 1: (1,), 2: (1,)}, [(1, 0, 3)]),
-    ({0: (1,), 1: (), 2: (1,)}, [(1, 0, 1), (1, 2, 3)]),
-    ({0: (1, 2), 1: (2,), 3: (2,)}, [(1, 0, 1), (2, 0, 2), (2, 3, 4)]),  # frame 2 missing: a gap
-])
+@pytest.mark.parametrize(
+    "present, expected",
+    [
+        ({}, []),
+        ({0: (1,), 1: (1,), 2: (1,)}, [(1, 0, 3)]),
+        ({0: (1,), 1: (), 2: (1,)}, [(1, 0, 1), (1, 2, 3)]),
+        ({0: (1, 2), 1: (2,), 3: (2,)}, [(1, 0, 1), (2, 0, 2), (2, 3, 4)]),  # frame 2 missing: a gap
+    ],
+)
 def test_presence_spans(present, expected):
     cam = TIMELINE.camera("end")
     spans = data.presence_spans({f: _fm(f, ids) for f, ids in present.items()}, cam)
     assert [(s.object_id, s.start, s.end) for s in spans] == [
-        (oid, pytest.approx(cam.time_of(a)), pytest.approx(cam.time_of(b))) for oid, a, b in expected]
+        (oid, pytest.approx(cam.time_of(a)), pytest.approx(cam.time_of(b))) for oid, a, b in expected
+    ]
 
 
 def test_report_presence_reads_the_report_segments():
-    report = {"presence": {"end": {"2": {"segments": [{"start_frame": 3, "end_frame": 5}]}, "1": {"segments": []}},
-                           "gone": {"1": {"segments": [{"start_frame": 0, "end_frame": 0}]}}},
-              "cameras": {"gone": {"fps": 10, "offset": 1.0, "frame_count": 5}}}
+    report = {
+        "presence": {
+            "end": {"2": {"segments": [{"start_frame": 3, "end_frame": 5}]}, "1": {"segments": []}},
+            "gone": {"1": {"segments": [{"start_frame": 0, "end_frame": 0}]}},
+        },
+        "cameras": {"gone": {"fps": 10, "offset": 1.0, "frame_count": 5}},
+    }
     spans = data.report_presence(report, TIMELINE)
     assert [(s.object_id, s.camera) for s in spans] == [(1, "gone"), (2, "end")]
     assert spans[0].start == pytest.approx(1.0) and spans[0].end == pytest.approx(1.1)

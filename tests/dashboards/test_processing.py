@@ -60,14 +60,25 @@ def test_a_started_job_is_followed_through_its_new_run(tmp_path, mode, rc, statu
         assert "out of memory" in progress.error and "RuntimeError" in log
 
 
-@pytest.mark.parametrize("manifest, expected", [
-    (None, ("unknown", 0, 0, 0.0)),
-    ({"status": "running", "cameras": [{"name": "a", "frame_count": 10}, {"name": "b", "frame_count": 30}],
-      "frames_written": {"a": 10, "b": 0}}, ("running", 10, 40, 0.25)),
-    ({"status": "running", "cameras": [], "frames_written": {}}, ("running", 0, 0, 0.0)),
-    ({"status": "complete", "cameras": [{"name": "a", "frame_count": 4}], "frames_written": {"a": 3}},
-     ("complete", 3, 4, 1.0)),
-])
+@pytest.mark.parametrize(
+    "manifest, expected",
+    [
+        (None, ("unknown", 0, 0, 0.0)),
+        (
+            {
+                "status": "running",
+                "cameras": [{"name": "a", "frame_count": 10}, {"name": "b", "frame_count": 30}],
+                "frames_written": {"a": 10, "b": 0},
+            },
+            ("running", 10, 40, 0.25),
+        ),
+        ({"status": "running", "cameras": [], "frames_written": {}}, ("running", 0, 0, 0.0)),
+        (
+            {"status": "complete", "cameras": [{"name": "a", "frame_count": 4}], "frames_written": {"a": 3}},
+            ("complete", 3, 4, 1.0),
+        ),
+    ],
+)
 def test_read_progress(tmp_path, manifest, expected):
     if manifest is not None:
         (tmp_path / "manifest.json").write_text(json.dumps(manifest))

@@ -10,13 +10,23 @@ from multicam.errors import PromptError
 from multicam.prompts import PromptsFile, load_prompts, save_prompts
 from multicam.render import object_color
 
-FILE = PromptsFile.model_validate({"objects": [
-    {"id": 2, "name": "home 1", "team": "home", "prompts": [
-        {"frame": 0, "positive": [[10, 20]], "negative": [[11, 21]], "box_xyxy": [5, 15, 20, 30]},
-        {"time": 1.5, "camera": "end", "positive": [[3, 4]]}]},
-    {"id": 1, "name": "ball", "prompts": [{"frame": 4, "positive": [[1, 2]]}]},
-    {"id": 1, "name": "ball", "prompts": [{"frame": 6, "positive": [[7, 8]]}]},
-]})
+FILE = PromptsFile.model_validate(
+    {
+        "objects": [
+            {
+                "id": 2,
+                "name": "home 1",
+                "team": "home",
+                "prompts": [
+                    {"frame": 0, "positive": [[10, 20]], "negative": [[11, 21]], "box_xyxy": [5, 15, 20, 30]},
+                    {"time": 1.5, "camera": "end", "positive": [[3, 4]]},
+                ],
+            },
+            {"id": 1, "name": "ball", "prompts": [{"frame": 4, "positive": [[1, 2]]}]},
+            {"id": 1, "name": "ball", "prompts": [{"frame": 6, "positive": [[7, 8]]}]},
+        ]
+    }
+)
 
 
 def test_draft_roundtrips_through_the_file_format(tmp_path):
@@ -33,8 +43,7 @@ def test_next_object_id(draft, expected):
     assert pe.next_object_id(draft) == expected
 
 
-@pytest.mark.parametrize("object_id, name, match", [(1, "x", "already used"), (0, "x", "1 or more"),
-                                                    (5, "  ", "name")])
+@pytest.mark.parametrize("object_id, name, match", [(1, "x", "already used"), (0, "x", "1 or more"), (5, "  ", "name")])
 def test_add_object_refuses_bad_input(object_id, name, match):
     with pytest.raises(PromptError, match=match):
         pe.add_object(pe.draft_from_file(FILE), object_id, name)
@@ -51,8 +60,14 @@ def test_add_points_boxes_undo_and_remove():
     d4 = pe.add_point(d3, 3, None, 9, (1, 1))
     assert draft[0]["prompts"] == []  # inputs are never modified
     p5 = d4[0]["prompts"][0]
-    assert p5 == {"frame": 5, "time": None, "camera": None, "positive": [[10.0, 20.1]], "negative": [[30.0, 40.0]],
-                  "box_xyxy": [1.0, 2.0, 50.0, 60.0]}
+    assert p5 == {
+        "frame": 5,
+        "time": None,
+        "camera": None,
+        "positive": [[10.0, 20.1]],
+        "negative": [[30.0, 40.0]],
+        "box_xyxy": [1.0, 2.0, 50.0, 60.0],
+    }
     assert [p["frame"] for p in d4[0]["prompts"]] == [5, 9]
     assert pe.draft_to_file(d4).objects[0].prompts[0].box_xyxy == (1, 2, 50, 60)
     u1 = pe.undo_last(d4, 3, None, 5)
@@ -68,17 +83,24 @@ def test_add_points_boxes_undo_and_remove():
         pe.add_point(draft, 8, None, 0, (1, 1))
 
 
-@pytest.mark.parametrize("value, expected", [
-    (None, None),
-    ({}, None),
-    ({"x": 50, "y": 25, "width": 100, "height": 50}, pe.Click("point", xy=(100.0, 50.0))),
-    ({"x1": 50, "y1": 25, "x2": 52, "y2": 27, "width": 100, "height": 50}, pe.Click("point", xy=(100.0, 50.0))),
-    ({"x1": 10, "y1": 10, "x2": 60, "y2": 40, "width": 100, "height": 50},
-     pe.Click("box", box_xyxy=(20.0, 20.0, 120.0, 80.0))),
-    ({"x1": 60, "y1": 40, "x2": 500, "y2": -9, "width": 100, "height": 50},  # dragged out of the image
-     pe.Click("box", box_xyxy=(120.0, 0.0, 200.0, 80.0))),
-    ({"x": 150, "y": 10, "width": 100, "height": 50}, None),  # outside
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        ({}, None),
+        ({"x": 50, "y": 25, "width": 100, "height": 50}, pe.Click("point", xy=(100.0, 50.0))),
+        ({"x1": 50, "y1": 25, "x2": 52, "y2": 27, "width": 100, "height": 50}, pe.Click("point", xy=(100.0, 50.0))),
+        (
+            {"x1": 10, "y1": 10, "x2": 60, "y2": 40, "width": 100, "height": 50},
+            pe.Click("box", box_xyxy=(20.0, 20.0, 120.0, 80.0)),
+        ),
+        (
+            {"x1": 60, "y1": 40, "x2": 500, "y2": -9, "width": 100, "height": 50},  # dragged out of the image
+            pe.Click("box", box_xyxy=(120.0, 0.0, 200.0, 80.0)),
+        ),
+        ({"x": 150, "y": 10, "width": 100, "height": 50}, None),  # outside
+    ],
+)
 def test_interpret_click_scales_display_to_image_pixels(value, expected):
     assert pe.interpret_click(value, (200, 100)) == expected
 
@@ -99,13 +121,16 @@ def test_table_roundtrip_edit_and_delete():
     assert edited[1]["prompts"][1]["time"] == 1.5 and edited[1]["prompts"][1]["camera"] == "end"
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"id": None}, "object id"),
-    ({"frame": None, "time": None}, "frame"),
-    ({"positive": "1;2"}, "positive"),
-    ({"negative": "a,b"}, "negative"),
-    ({"box_xyxy": "1,2,3"}, "box_xyxy"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"id": None}, "object id"),
+        ({"frame": None, "time": None}, "frame"),
+        ({"positive": "1;2"}, "positive"),
+        ({"negative": "a,b"}, "negative"),
+        ({"box_xyxy": "1,2,3"}, "box_xyxy"),
+    ],
+)
 def test_rows_to_draft_errors_name_the_cell(change, match):
     rows = pe.draft_to_rows(pe.draft_from_file(FILE))
     rows[0].update(change)
@@ -120,12 +145,15 @@ def test_blank_rows_are_ignored_and_missing_names_come_from_the_draft():
     assert pe.rows_to_draft(rows, draft) == draft
 
 
-@pytest.mark.parametrize("frame, camera, expected", [
-    (0, None, ["2 home 1: +10,20 -11,21 box 5,15,20,30"]),
-    (4, None, ["1 ball: +1,2"]),
-    (1, None, []),
-    (0, "end", []),
-])
+@pytest.mark.parametrize(
+    "frame, camera, expected",
+    [
+        (0, None, ["2 home 1: +10,20 -11,21 box 5,15,20,30"]),
+        (4, None, ["1 ball: +1,2"]),
+        (1, None, []),
+        (0, "end", []),
+    ],
+)
 def test_frame_summary(frame, camera, expected):
     assert pe.frame_summary(pe.draft_from_file(FILE), camera, frame) == expected
 

@@ -62,8 +62,9 @@ def write_clip(path: Path, width: int, height: int, fps: int, frames: int, offse
     return path
 
 
-def write_game(root: Path, *, prompt_frame: int = 0, layout: str = "interleave",
-               cameras=CAMERAS, extra_prompts: list | None = None) -> Path:
+def write_game(
+    root: Path, *, prompt_frame: int = 0, layout: str = "interleave", cameras=CAMERAS, extra_prompts: list | None = None
+) -> Path:
     """Write clips, prompts.yaml and game.yaml under ``root``; returns the game file."""
     from ruamel.yaml import YAML
 
@@ -75,17 +76,34 @@ def write_game(root: Path, *, prompt_frame: int = 0, layout: str = "interleave",
     for oid, name, _ in DISCS:
         cx, cy = disc_centre(oid, prompt_frame / ref_fps, ref_w, ref_h)
         r = disc_radius(ref_w)
-        objects.append({"id": oid, "name": name, "team": None, "prompts": [{
-            "frame": prompt_frame, "positive": [[round(cx, 1), round(cy, 1)]],
-            "box_xyxy": [round(max(cx - r, 0), 1), round(max(cy - r, 0), 1),
-                         round(min(cx + r, ref_w), 1), round(min(cy + r, ref_h), 1)]}]})
+        objects.append(
+            {
+                "id": oid,
+                "name": name,
+                "team": None,
+                "prompts": [
+                    {
+                        "frame": prompt_frame,
+                        "positive": [[round(cx, 1), round(cy, 1)]],
+                        "box_xyxy": [
+                            round(max(cx - r, 0), 1),
+                            round(max(cy - r, 0), 1),
+                            round(min(cx + r, ref_w), 1),
+                            round(min(cy + r, ref_h), 1),
+                        ],
+                    }
+                ],
+            }
+        )
     if extra_prompts:
         objects.extend(extra_prompts)
     yaml = YAML()
     with (root / "prompts.yaml").open("w") as fh:
         yaml.dump({"objects": objects}, fh)
     game = {
-        "name": "discs", "reference": ref_name, "prompts": "prompts.yaml",
+        "name": "discs",
+        "reference": ref_name,
+        "prompts": "prompts.yaml",
         "processing": {"layout": layout, "image_size": IMAGE_SIZE, "device": "cpu"},
         "cameras": [{"name": n, "video": f"clips/{n}.mp4", "offset": o} for n, _, _, _, _, o in cameras],
     }
@@ -112,8 +130,11 @@ def engine():
     from multicam.engine import Engine, EngineOptions
     from multicam.models import get_model
 
-    return Engine.build(get_model("sam2.1_hiera_tiny").config, untrained=True,
-                        options=EngineOptions(device="cpu", image_size=IMAGE_SIZE, dtype="float32"))
+    return Engine.build(
+        get_model("sam2.1_hiera_tiny").config,
+        untrained=True,
+        options=EngineOptions(device="cpu", image_size=IMAGE_SIZE, dtype="float32"),
+    )
 
 
 def run(engine, game: Path, layout: str = "interleave", cameras: tuple[str, ...] | None = None):
@@ -125,8 +146,9 @@ def run(engine, game: Path, layout: str = "interleave", cameras: tuple[str, ...]
     lay = build_layout(opened.timeline, layout)
     if cameras is not None:
         lay = concat_layout([opened.timeline.camera(c) for c in cameras], cameras[0])
-    prompts = resolve_prompts(opened.prompts, lay, opened.reference,
-                              {n: i.resolution_wh for n, i in opened.clips.items()})
+    prompts = resolve_prompts(
+        opened.prompts, lay, opened.reference, {n: i.resolution_wh for n, i in opened.clips.items()}
+    )
     captured = {}
     open_state = engine.open_state
 
@@ -149,8 +171,7 @@ def interleaved(engine, disc_game):
     recording every memory view SAM 2 got."""
     from multicam.engine import CameraMemory, Engine
 
-    engine = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, decode_cache=2),
-                    engine.dtype)
+    engine = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, decode_cache=2), engine.dtype)
     calls = []
     view = CameraMemory.view
 
@@ -158,12 +179,16 @@ def interleaved(engine, disc_game):
         seq_of = {id(out): t for t, out in output_dict["non_cond_frame_outputs"].items()}
         cond_of = {id(out): t for t, out in output_dict["cond_frame_outputs"].items()}
         local, shown, n = view(self, index, output_dict)
-        calls.append({
-            "index": index, "local": local, "num_frames": n,
-            "non_cond": {key: seq_of[id(out)] for key, out in shown["non_cond_frame_outputs"].items()},
-            "cond": {key: cond_of[id(out)] for key, out in shown["cond_frame_outputs"].items()},
-            "all_tracked": sorted(output_dict["non_cond_frame_outputs"]),
-        })
+        calls.append(
+            {
+                "index": index,
+                "local": local,
+                "num_frames": n,
+                "non_cond": {key: seq_of[id(out)] for key, out in shown["non_cond_frame_outputs"].items()},
+                "cond": {key: cond_of[id(out)] for key, out in shown["cond_frame_outputs"].items()},
+                "all_tracked": sorted(output_dict["non_cond_frame_outputs"]),
+            }
+        )
         return local, shown, n
 
     CameraMemory.view = recording

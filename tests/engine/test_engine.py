@@ -6,7 +6,6 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ def test_engine_builds_the_registry_architecture_with_random_weights(engine):
     assert engine.predictor.image_size == IMAGE_SIZE and not engine.predictor.training
     try:
         from sam2 import _C  # noqa: F401
+
         has_ext = True
     except ImportError:
         has_ext = False
@@ -89,8 +89,9 @@ def test_checkpoints_load_strictly(engine, tmp_path):
         Engine.build(engine.info.config, None, options=engine.options)
 
 
-@pytest.mark.parametrize("request_, ok", [("auto", True), ("cpu", True), ("cuda", None), ("cuda:7", None),
-                                          ("tpu", False)])
+@pytest.mark.parametrize(
+    "request_, ok", [("auto", True), ("cpu", True), ("cuda", None), ("cuda:7", None), ("tpu", False)]
+)
 def test_device_resolution(request_, ok):
     if ok is None:
         ok = torch.cuda.is_available() and (request_ == "cuda" or torch.cuda.device_count() > 7)
@@ -101,9 +102,17 @@ def test_device_resolution(request_, ok):
             resolve_device(request_)
 
 
-@pytest.mark.parametrize("name, device, expected", [
-    ("auto", "cpu", torch.float32), ("auto", "cuda", torch.bfloat16), ("bfloat16", "cpu", torch.bfloat16),
-    ("float32", "cuda", torch.float32), ("float16", "cpu", None), ("int8", "cpu", None)])
+@pytest.mark.parametrize(
+    "name, device, expected",
+    [
+        ("auto", "cpu", torch.float32),
+        ("auto", "cuda", torch.bfloat16),
+        ("bfloat16", "cpu", torch.bfloat16),
+        ("float32", "cuda", torch.float32),
+        ("float16", "cpu", None),
+        ("int8", "cpu", None),
+    ],
+)
 def test_dtype_resolution(name, device, expected):
     if expected is None:
         with pytest.raises(ModelError):
@@ -210,8 +219,9 @@ def test_concat_layout_with_prompts_mid_clip(engine, disc_game_late):
     frames, lay, state, _ = run(engine, disc_game_late, cameras=("side", "high"))
     (start,) = state.prompted_indices
     assert lay.kind == "concat" and start == lay.index_of("side", 3) == 3
-    assert [(fm.camera, fm.frame) for fm in frames] == \
-        [("side", 2), ("side", 1), ("side", 0)] + [(f.camera, f.frame) for f in lay][3:]
+    assert [(fm.camera, fm.frame) for fm in frames] == [("side", 2), ("side", 1), ("side", 0)] + [
+        (f.camera, f.frame) for f in lay
+    ][3:]
     assert {oid for fm in frames[:3] for oid in fm.object_ids} == {1, 2}
     assert {oid for fm in frames if fm.camera == "high" for oid in fm.object_ids} == {1, 2}
     assert all(fm.resolution_wh == ((96, 64) if fm.camera == "high" else (160, 120)) for fm in frames)
@@ -222,8 +232,11 @@ def test_concat_layout_with_prompts_mid_clip(engine, disc_game_late):
 def test_bfloat16_autocast_runs_on_the_cpu(disc_game):
     """The GPU's default path (bfloat16 autocast), on the CPU at 64 px and two frames: CPUs without
     native bfloat16 run its convolutions ~20x slower than float32."""
-    small = Engine.build(get_model("sam2.1_hiera_tiny").config, untrained=True,
-                         options=EngineOptions(device="cpu", image_size=64, dtype="bfloat16"))
+    small = Engine.build(
+        get_model("sam2.1_hiera_tiny").config,
+        untrained=True,
+        options=EngineOptions(device="cpu", image_size=64, dtype="bfloat16"),
+    )
     assert small.info.dtype == "bfloat16"
     opened = open_game(disc_game)
     lay = concat_layout([dataclasses.replace(opened.timeline.camera("side"), frame_count=2)], "side")
@@ -239,13 +252,14 @@ def test_releasing_old_outputs_keeps_masks_identical_and_memory_bounded(engine, 
     long = (("a", 96, 64, 10, 17, 0.0), ("b", 64, 48, 10, 4, 0.05))
     game = write_game(tmp_path, cameras=long)
     (game.parent / "prompts.yaml").write_text(
-        "objects:\n  - {id: 1, name: red, prompts: [{frame: 0, positive: [[24, 26]]}]}\n")
-    kept = Engine(engine.predictor, engine.info, dataclasses.replace(engine.options, release_memory=False),
-                  engine.dtype)
+        "objects:\n  - {id: 1, name: red, prompts: [{frame: 0, positive: [[24, 26]]}]}\n"
+    )
+    kept = Engine(
+        engine.predictor, engine.info, dataclasses.replace(engine.options, release_memory=False), engine.dtype
+    )
     frames_all, _, state_all, _ = run(kept, game)
     frames_rel, lay, state_rel, _ = run(engine, game)
-    assert [(f.camera, f.frame, f.objects) for f in frames_rel] == [(f.camera, f.frame, f.objects)
-                                                                  for f in frames_all]
+    assert [(f.camera, f.frame, f.objects) for f in frames_rel] == [(f.camera, f.frame, f.objects) for f in frames_all]
     predictor = engine.predictor
     held = state_rel.tracked_outputs(1)
     full = {t for t, out in held.items() if out["maskmem_features"] is not None}
@@ -286,8 +300,10 @@ def test_camera_memory_view_keeps_only_the_cameras_own_frames():
     memory = CameraMemory(lay)
     a0, a2 = lay.index_of("a", 0), lay.index_of("a", 2)
     bs = [lay.index_of("b", k) for k in range(5)]
-    outputs = {"cond_frame_outputs": {a0: "A0"},
-               "non_cond_frame_outputs": {**{t: f"B{k}" for k, t in enumerate(bs) if k}, lay.index_of("a", 1): "A1"}}
+    outputs = {
+        "cond_frame_outputs": {a0: "A0"},
+        "non_cond_frame_outputs": {**{t: f"B{k}" for k, t in enumerate(bs) if k}, lay.index_of("a", 1): "A1"},
+    }
     local, view, n = memory.view(lay.index_of("b", 5), outputs)
     assert (local, n) == (5, 8)
     assert view["non_cond_frame_outputs"] == {1: "B1", 2: "B2", 3: "B3", 4: "B4"}

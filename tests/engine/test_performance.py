@@ -28,8 +28,15 @@ SIZE = 128
 
 
 def options(tmp_path: Path, **changes) -> ProcessOptions:
-    base = dict(untrained=True, image_size=SIZE, device="cpu", dtype="float32", runs_dir=tmp_path / "runs",
-                progress=False, feature_cache="off")
+    base = dict(
+        untrained=True,
+        image_size=SIZE,
+        device="cpu",
+        dtype="float32",
+        runs_dir=tmp_path / "runs",
+        progress=False,
+        feature_cache="off",
+    )
     return ProcessOptions(**{**base, **changes})
 
 
@@ -80,12 +87,27 @@ def test_second_run_reads_every_frame_from_the_feature_cache(disc_game_late, bas
     assert other_size.manifest["features"]["loaded"] == 0
 
 
-@pytest.mark.parametrize("field, value", [
-    (None, None), ("config", "configs/sam2.1/sam2.1_hiera_l.yaml"), ("weights", "random-seed-1"),
-    ("image_size", 512), ("dtype", "bfloat16"), ("compiled", True), ("sam2", "9.9")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        (None, None),
+        ("config", "configs/sam2.1/sam2.1_hiera_l.yaml"),
+        ("weights", "random-seed-1"),
+        ("image_size", 512),
+        ("dtype", "bfloat16"),
+        ("compiled", True),
+        ("sam2", "9.9"),
+    ],
+)
 def test_feature_key_names_model_weights_size_and_dtype(field, value):
-    base = FeatureSpace(config="configs/sam2.1/sam2.1_hiera_t.yaml", weights="random-seed-0", image_size=256,
-                        dtype="float32", compiled=False, sam2="1.1.0")
+    base = FeatureSpace(
+        config="configs/sam2.1/sam2.1_hiera_t.yaml",
+        weights="random-seed-0",
+        image_size=256,
+        dtype="float32",
+        compiled=False,
+        sam2="1.1.0",
+    )
     changed = base if field is None else FeatureSpace(**{**base.__dict__, field: value})
     assert (changed.key == base.key) == (field is None)
 
@@ -147,8 +169,9 @@ def backward_frames(game: Path) -> int:
 
     opened = open_game(game)
     lay = build_layout(opened.timeline, "interleave")
-    prompts = resolve_prompts(opened.prompts, lay, opened.reference,
-                              {n: i.resolution_wh for n, i in opened.clips.items()})
+    prompts = resolve_prompts(
+        opened.prompts, lay, opened.reference, {n: i.resolution_wh for n, i in opened.clips.items()}
+    )
     return min(p.index for p in prompts)
 
 
@@ -170,8 +193,7 @@ def interrupted(game: Path, opts: ProcessOptions, after: int) -> Path:
 
 @pytest.mark.sam2
 @pytest.mark.parametrize("after, snapshot_every_s", [(2, 0.0), (14, None)])
-def test_resumed_run_has_the_masks_of_an_uninterrupted_run(disc_game_late, baseline, tmp_path, after,
-                                                           snapshot_every_s):
+def test_resumed_run_has_the_masks_of_an_uninterrupted_run(disc_game_late, baseline, tmp_path, after, snapshot_every_s):
     """Interrupted in the backward pass (state saved after every frame) or the forward pass (no snapshot)."""
     run_dir = interrupted(disc_game_late, options(tmp_path, snapshot_every_s=snapshot_every_s), after)
     assert (run_dir / "resume" / "state.pt").is_file() == (snapshot_every_s is not None)

@@ -16,8 +16,22 @@ from .conftest import CAMERAS, IMAGE_SIZE
 
 @pytest.mark.sam2
 def test_cli_process_untrained_writes_a_complete_run(disc_game, interleaved, tmp_path):
-    result = CliRunner().invoke(app, ["process", str(disc_game), "--untrained", "--image-size", str(IMAGE_SIZE),
-                                      "--device", "cpu", "--runs-dir", str(tmp_path / "runs"), "--name", "try"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "process",
+            str(disc_game),
+            "--untrained",
+            "--image-size",
+            str(IMAGE_SIZE),
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--name",
+            "try",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "RANDOM weights" in result.output
     run_dir = tmp_path / "runs" / "discs" / "try1"
@@ -45,8 +59,7 @@ def test_cli_process_untrained_writes_a_complete_run(disc_game, interleaved, tmp
 
 
 @pytest.mark.sam2
-@pytest.mark.parametrize("error, status", [(RuntimeError("disk full"), "failed"),
-                                           (KeyboardInterrupt(), "interrupted")])
+@pytest.mark.parametrize("error, status", [(RuntimeError("disk full"), "failed"), (KeyboardInterrupt(), "interrupted")])
 def test_an_interrupted_run_keeps_its_finished_frames(disc_game, tmp_path, error, status):
     written = []
 
@@ -56,8 +69,11 @@ def test_an_interrupted_run_keeps_its_finished_frames(disc_game, tmp_path, error
             raise error
 
     with pytest.raises(type(error)):
-        process_game(disc_game, ProcessOptions(untrained=True, image_size=IMAGE_SIZE, device="cpu",
-                                               runs_dir=tmp_path, progress=False), on_frame=stop_after_three)
+        process_game(
+            disc_game,
+            ProcessOptions(untrained=True, image_size=IMAGE_SIZE, device="cpu", runs_dir=tmp_path, progress=False),
+            on_frame=stop_after_three,
+        )
     run = open_run(tmp_path / "discs" / "run1")
     assert run.status == status and not run.is_complete
     back = [fm for name, *_ in CAMERAS for fm in run.iter_frames(name)]
@@ -70,8 +86,7 @@ def test_an_interrupted_run_keeps_its_finished_frames(disc_game, tmp_path, error
 @pytest.mark.sam2
 def test_cli_without_a_checkpoint_says_how_to_get_one(disc_game, tmp_path, monkeypatch):
     monkeypatch.setenv("MULTICAM_HOME", str(tmp_path / "home"))
-    result = CliRunner().invoke(app, ["process", str(disc_game), "--no-download", "--runs-dir",
-                                      str(tmp_path / "runs")])
+    result = CliRunner().invoke(app, ["process", str(disc_game), "--no-download", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code != 0
     message = str(result.exception)
     assert "--untrained" in message and "multicam models download sam2.1_hiera_tiny" in message
@@ -87,9 +102,26 @@ def test_sigterm_closes_the_run_as_interrupted_and_resumable(disc_game, tmp_path
     import time
 
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "multicam", "process", str(disc_game), "--untrained",
-                             "--image-size", str(IMAGE_SIZE), "--device", "cpu", "--runs-dir", str(runs), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "multicam",
+            "process",
+            str(disc_game),
+            "--untrained",
+            "--image-size",
+            str(IMAGE_SIZE),
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs),
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run_dir = runs / "discs" / "run1"
     deadline = time.monotonic() + 300
     try:  # wait for the first finished frame, then stop the process the way `kill` does

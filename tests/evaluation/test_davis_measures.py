@@ -42,33 +42,50 @@ ONE_PIXEL = _mask(pixels=[(5, 5)])
 OTHER_PIXEL = _mask(pixels=[(50, 35)])
 
 
-@pytest.mark.parametrize(("gt", "pred", "expected"), [
-    (EMPTY, EMPTY, 1.0),                 # nothing to find, nothing found
-    (SQUARE, EMPTY, 0.0),                # empty prediction
-    (EMPTY, SQUARE, 0.0),                # empty ground truth, spurious prediction
-    (ONE_PIXEL, ONE_PIXEL, 1.0),
-    (ONE_PIXEL, OTHER_PIXEL, 0.0),
-    (FULL, FULL, 1.0),
-    (FULL, LEFT, 0.5),                   # half of the frame
-    (LEFT, RIGHT, 0.0),
-    (SQUARE, SQUARE_SHIFTED, 200 / 600),  # half overlap
-], ids=["empty-empty", "empty-pred", "empty-gt", "one-pixel", "one-pixel-miss", "full", "half-frame",
-        "disjoint", "half-overlap"])
+@pytest.mark.parametrize(
+    ("gt", "pred", "expected"),
+    [
+        (EMPTY, EMPTY, 1.0),  # nothing to find, nothing found
+        (SQUARE, EMPTY, 0.0),  # empty prediction
+        (EMPTY, SQUARE, 0.0),  # empty ground truth, spurious prediction
+        (ONE_PIXEL, ONE_PIXEL, 1.0),
+        (ONE_PIXEL, OTHER_PIXEL, 0.0),
+        (FULL, FULL, 1.0),
+        (FULL, LEFT, 0.5),  # half of the frame
+        (LEFT, RIGHT, 0.0),
+        (SQUARE, SQUARE_SHIFTED, 200 / 600),  # half overlap
+    ],
+    ids=[
+        "empty-empty",
+        "empty-pred",
+        "empty-gt",
+        "one-pixel",
+        "one-pixel-miss",
+        "full",
+        "half-frame",
+        "disjoint",
+        "half-overlap",
+    ],
+)
 def test_region_similarity(gt, pred, expected):
     assert region_similarity(gt, pred) == pytest.approx(expected)
     assert region_similarity(pred, gt) == pytest.approx(expected)  # symmetric
 
 
-@pytest.mark.parametrize(("gt", "pred", "expected"), [
-    (EMPTY, EMPTY, 1.0),
-    (SQUARE, EMPTY, 0.0),
-    (EMPTY, SQUARE, 0.0),
-    (ONE_PIXEL, ONE_PIXEL, 1.0),
-    (ONE_PIXEL, OTHER_PIXEL, 0.0),      # boundaries 50 px apart, tolerance 1 px
-    (FULL, FULL, 1.0),
-    (SQUARE, SQUARE, 1.0),
-    (SQUARE, SQUARE_SHIFTED, None),      # partial: checked against a brute-force computation below
-], ids=["empty-empty", "empty-pred", "empty-gt", "one-pixel", "one-pixel-miss", "full", "same", "half-overlap"])
+@pytest.mark.parametrize(
+    ("gt", "pred", "expected"),
+    [
+        (EMPTY, EMPTY, 1.0),
+        (SQUARE, EMPTY, 0.0),
+        (EMPTY, SQUARE, 0.0),
+        (ONE_PIXEL, ONE_PIXEL, 1.0),
+        (ONE_PIXEL, OTHER_PIXEL, 0.0),  # boundaries 50 px apart, tolerance 1 px
+        (FULL, FULL, 1.0),
+        (SQUARE, SQUARE, 1.0),
+        (SQUARE, SQUARE_SHIFTED, None),  # partial: checked against a brute-force computation below
+    ],
+    ids=["empty-empty", "empty-pred", "empty-gt", "one-pixel", "one-pixel-miss", "full", "same", "half-overlap"],
+)
 def test_boundary_measure(gt, pred, expected):
     value = boundary_measure(gt, pred)
     if expected is None:
@@ -122,13 +139,16 @@ def test_shape_mismatch_is_an_error():
         region_similarity(np.zeros((3, 4), bool), np.zeros((4, 3), bool))
 
 
-@pytest.mark.parametrize(("values", "mean", "recall", "decay"), [
-    ([], math.nan, math.nan, math.nan),
-    ([1.0], 1.0, 1.0, 0.0),
-    ([0.2, 0.4, 0.6, 0.8], 0.5, 0.5, -0.4),  # first bin [0.2, 0.4], last [0.6, 0.8] (DAVIS bins overlap)
-    ([0.9] * 8 + [0.1] * 8, 0.5, 0.5, 0.8),
-    ([0.5, 0.5], 0.5, 0.0, 0.0),             # recall needs > 0.5
-])
+@pytest.mark.parametrize(
+    ("values", "mean", "recall", "decay"),
+    [
+        ([], math.nan, math.nan, math.nan),
+        ([1.0], 1.0, 1.0, 0.0),
+        ([0.2, 0.4, 0.6, 0.8], 0.5, 0.5, -0.4),  # first bin [0.2, 0.4], last [0.6, 0.8] (DAVIS bins overlap)
+        ([0.9] * 8 + [0.1] * 8, 0.5, 0.5, 0.8),
+        ([0.5, 0.5], 0.5, 0.0, 0.0),  # recall needs > 0.5
+    ],
+)
 def test_statistics(values, mean, recall, decay):
     s = statistics(values)
     for got, want in ((s.mean, mean), (s.recall, recall), (s.decay, decay)):
@@ -151,8 +171,10 @@ def test_reproduces_official_davis_evaluation():
     """Real DAVIS-2016 masks and OSVOS predictions: J, F and their statistics as the official code gives."""
     from PIL import Image
 
-    per_frame = {(r["sequence"], r["frame"]): (float(r["J"]), float(r["F"]))
-                 for r in csv.DictReader((REFERENCE / "per_frame_J_F.csv").open())}
+    per_frame = {
+        (r["sequence"], r["frame"]): (float(r["J"]), float(r["F"]))
+        for r in csv.DictReader((REFERENCE / "per_frame_J_F.csv").open())
+    }
     per_seq = list(csv.DictReader((REFERENCE / "per_sequence_J_F.csv").open()))
     assert per_seq, "reference CSV is empty"
     for row in per_seq:

@@ -19,7 +19,7 @@ H, W = 24, 32
 def _scene(i: int, swap: bool = False) -> np.ndarray:
     """Object 1 moves right, object 2 stays; ``swap`` exchanges their ids."""
     lm = np.zeros((H, W), np.int32)
-    lm[2:10, 2 + i:10 + i] = 2 if swap else 1
+    lm[2:10, 2 + i : 10 + i] = 2 if swap else 1
     lm[14:22, 20:28] = 1 if swap else 2
     return lm
 
@@ -41,8 +41,9 @@ def test_perfect_run_scores_one(tmp_path, gt_dir, make_run):
 
 
 def test_missing_frames_count_as_empty_predictions(tmp_path, gt_dir, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(6)},
-                                       "b": {i: _scene(i) for i in range(3)}})  # frames 3-5 missing in b
+    run = make_run(
+        tmp_path / "run", {"ref": {i: _scene(i) for i in range(6)}, "b": {i: _scene(i) for i in range(3)}}
+    )  # frames 3-5 missing in b
     ev = evaluate_run(open_run(run), open_run(gt_dir))
     assert ev.missing_frames["b"] == 3
     for r in ev.results:
@@ -53,8 +54,9 @@ def test_missing_frames_count_as_empty_predictions(tmp_path, gt_dir, make_run):
 
 
 def test_exchanged_ids_in_one_camera(tmp_path, gt_dir, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(6)},
-                                       "b": {i: _scene(i, swap=True) for i in range(6)}})
+    run = make_run(
+        tmp_path / "run", {"ref": {i: _scene(i) for i in range(6)}, "b": {i: _scene(i, swap=True) for i in range(6)}}
+    )
     ev = evaluate_run(open_run(run), open_run(gt_dir))
     b = [r for r in ev.results if r.camera == "b"]
     assert all(r.scores.j_stats.mean == 0.0 for r in b)
@@ -78,9 +80,11 @@ def test_resolution_mismatch_is_a_clear_error(tmp_path, gt_dir, make_run):
 
 
 def test_cli_prints_table_and_writes_json(tmp_path, gt_dir, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(6)},
-                                       "b": {i: _scene(i, swap=True) for i in range(6)}},
-                    manifest={"model": {"name": "sam2.1_hiera_tiny", "untrained": True}})
+    run = make_run(
+        tmp_path / "run",
+        {"ref": {i: _scene(i) for i in range(6)}, "b": {i: _scene(i, swap=True) for i in range(6)}},
+        manifest={"model": {"name": "sam2.1_hiera_tiny", "untrained": True}},
+    )
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(app, ["eval", str(run), "--gt", str(gt_dir), "--json", str(out)])
     assert result.exit_code == 0, result.output
@@ -110,8 +114,7 @@ def test_synthetic_ground_truth_scores_perfectly(small_synth_game):
 
 def test_cli_finds_the_games_ground_truth(tmp_path, gt_dir, make_run):
     manifest = {"game_path": str(tmp_path / "game.yaml"), "game": {"name": "g", "ground_truth": "gt"}}
-    run = make_run(tmp_path / "run", {cam: {i: _scene(i) for i in range(6)} for cam in ("ref", "b")},
-                   manifest=manifest)
+    run = make_run(tmp_path / "run", {cam: {i: _scene(i) for i in range(6)} for cam in ("ref", "b")}, manifest=manifest)
     result = CliRunner().invoke(app, ["eval", str(run)])
     assert result.exit_code == 0, result.output
     assert f"ground truth {gt_dir}" in result.output

@@ -28,15 +28,18 @@ A_HALF = _box(5, 0, 15, 10)  # IoU with A: 50 / 150
 EMPTY = np.zeros((20, 30), bool)
 
 
-@pytest.mark.parametrize(("gt", "pred", "expected"), [
-    ([], [], np.zeros((0, 0))),
-    ([A], [], np.zeros((1, 0))),
-    ([], [A], np.zeros((0, 1))),
-    ([A], [A], [[1.0]]),
-    ([A, B], [B, A], [[0.0, 1.0], [1.0, 0.0]]),
-    ([A], [A_HALF], [[50 / 150]]),
-    ([EMPTY], [EMPTY], [[0.0]]),  # nothing to match
-])
+@pytest.mark.parametrize(
+    ("gt", "pred", "expected"),
+    [
+        ([], [], np.zeros((0, 0))),
+        ([A], [], np.zeros((1, 0))),
+        ([], [A], np.zeros((0, 1))),
+        ([A], [A], [[1.0]]),
+        ([A, B], [B, A], [[0.0, 1.0], [1.0, 0.0]]),
+        ([A], [A_HALF], [[50 / 150]]),
+        ([EMPTY], [EMPTY], [[0.0]]),  # nothing to match
+    ],
+)
 def test_iou_matrix(gt, pred, expected):
     got = iou_matrix(gt, pred)
     np.testing.assert_allclose(got, np.asarray(expected, dtype=float).reshape(got.shape))
@@ -45,17 +48,21 @@ def test_iou_matrix(gt, pred, expected):
 
 
 def _frame(i, gt_masks: dict[int, np.ndarray], pred_masks: dict[int, np.ndarray]) -> FrameIds:
-    return FrameIds(i, tuple(gt_masks), tuple(pred_masks), iou_matrix(list(gt_masks.values()),
-                                                                         list(pred_masks.values())))
+    return FrameIds(
+        i, tuple(gt_masks), tuple(pred_masks), iou_matrix(list(gt_masks.values()), list(pred_masks.values()))
+    )
 
 
-@pytest.mark.parametrize(("gt", "pred", "expected"), [
-    ({}, {}, {}),
-    ({1: A}, {}, {}),
-    ({1: A, 2: B}, {1: A, 2: B}, {1: 1, 2: 2}),
-    ({1: A, 2: B}, {7: B, 9: A}, {1: 9, 2: 7}),
-    ({1: A}, {1: A_HALF}, {}),  # IoU 1/3 < 0.5
-])
+@pytest.mark.parametrize(
+    ("gt", "pred", "expected"),
+    [
+        ({}, {}, {}),
+        ({1: A}, {}, {}),
+        ({1: A, 2: B}, {1: A, 2: B}, {1: 1, 2: 2}),
+        ({1: A, 2: B}, {7: B, 9: A}, {1: 9, 2: 7}),
+        ({1: A}, {1: A_HALF}, {}),  # IoU 1/3 < 0.5
+    ],
+)
 def test_match_frame(gt, pred, expected):
     assert match_frame(_frame(0, gt, pred)) == expected
 

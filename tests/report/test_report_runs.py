@@ -24,7 +24,7 @@ H, W, FPS = 48, 64, 25.0
 def _scene(i: int, *, swap: bool = False, drop: int | None = None) -> np.ndarray:
     """Object 1 walks right along the top, object 2 stands at the bottom right; ``swap`` exchanges ids."""
     lm = np.zeros((H, W), np.int32)
-    lm[4:16, 4 + 2 * i:14 + 2 * i] = 2 if swap else 1
+    lm[4:16, 4 + 2 * i : 14 + 2 * i] = 2 if swap else 1
     lm[26:40, 44:56] = 1 if swap else 2
     if drop is not None:
         lm[lm == drop] = 0
@@ -34,8 +34,15 @@ def _scene(i: int, *, swap: bool = False, drop: int | None = None) -> np.ndarray
 def _calibration(path: Path, cameras=("ref", "b"), scale: float = 0.1) -> Path:
     """Every camera maps pixels to metres by ``scale`` (the same view): positions must agree."""
     h = np.diag([scale, scale, 1.0]).tolist()
-    path.write_text(json.dumps({"units": "m", "court_size_m": [W * scale, H * scale],
-                                "cameras": {c: {"resolution_wh": [W, H], "H_image_to_ground": h} for c in cameras}}))
+    path.write_text(
+        json.dumps(
+            {
+                "units": "m",
+                "court_size_m": [W * scale, H * scale],
+                "cameras": {c: {"resolution_wh": [W, H], "H_image_to_ground": h} for c in cameras},
+            }
+        )
+    )
     return path
 
 
@@ -44,8 +51,11 @@ def _moments(report, kind):
 
 
 def test_swapped_identity_is_flagged_in_that_camera_at_that_time(tmp_path, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(10)},
-                                      "b": {i: _scene(i, swap=i >= 5) for i in range(10)}}, reference="ref")
+    run = make_run(
+        tmp_path / "run",
+        {"ref": {i: _scene(i) for i in range(10)}, "b": {i: _scene(i, swap=i >= 5) for i in range(10)}},
+        reference="ref",
+    )
     report = build_report(open_run(run))
     swaps = _moments(report, "swap")
     assert [(m["camera"], m["frame"], m["object_id"], m["other_object_id"]) for m in swaps] == [("b", 5, 1, 2)]
@@ -73,8 +83,9 @@ def test_missing_object_gives_the_lost_segment(tmp_path, make_run):
 
 def _write_frames(path: Path, frames: dict[str, list[FrameMasks]], manifest: dict | None = None) -> Path:
     cams = [CameraInfo(c, (W, H), FPS, len(f), 0.0) for c, f in frames.items()]
-    with RunWriter(path, {"reference": next(iter(frames)), **(manifest or {})}, cams,
-                   [ObjectInfo(1, "one"), ObjectInfo(2, "two")]) as w:
+    with RunWriter(
+        path, {"reference": next(iter(frames)), **(manifest or {})}, cams, [ObjectInfo(1, "one"), ObjectInfo(2, "two")]
+    ) as w:
         for fl in frames.values():
             for fm in fl:
                 w.write(fm)
@@ -91,8 +102,15 @@ def test_overlap_is_flagged(tmp_path):
     frames = []
     for i in range(6):
         second = (10, 4, 22, 16) if 2 <= i <= 4 else (40, 20, 52, 32)  # on top of object 1 in frames 2-4
-        frames.append(FrameMasks("ref", i, i / FPS, (W, H), (ObjectMask.from_mask(1, _box_mask(4, 4, 16, 16)),
-                                                             ObjectMask.from_mask(2, _box_mask(*second)))))
+        frames.append(
+            FrameMasks(
+                "ref",
+                i,
+                i / FPS,
+                (W, H),
+                (ObjectMask.from_mask(1, _box_mask(4, 4, 16, 16)), ObjectMask.from_mask(2, _box_mask(*second))),
+            )
+        )
     report = build_report(open_run(_write_frames(tmp_path / "run", {"ref": frames})))
     (ov,) = report.data["overlaps"]
     assert (ov["camera"], ov["start_frame"], ov["end_frame"], ov["object_ids"]) == ("ref", 2, 4, [1, 2])
@@ -111,8 +129,11 @@ def test_ground_disagreement_is_flagged_with_calibration(tmp_path, make_run):
             lm[26:40, 14:26] = 2
         return lm
 
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(10)},
-                                      "b": {i: shifted(i) for i in range(10)}}, reference="ref")
+    run = make_run(
+        tmp_path / "run",
+        {"ref": {i: _scene(i) for i in range(10)}, "b": {i: shifted(i) for i in range(10)}},
+        reference="ref",
+    )
     cal = load_calibration(_calibration(tmp_path / "calibration.json"))
     report = build_report(open_run(run), ReportOptions(tolerance_m=1.0), calibration=cal)
     g = report.data["ground"]
@@ -168,12 +189,20 @@ def test_appearance_flags_ids_exchanged_for_the_whole_clip(tmp_path, make_run):
                 img[_scene(i) == oid] = colour
             imgs.append(img)
         _write_clip(tmp_path / "clips" / f"{cam}.mp4", imgs)
-    manifest = {"game_path": str(tmp_path / "game.yaml"),
-                "game": {"name": "g", "reference": "ref", "cameras": [
-                    {"name": "ref", "video": "clips/ref.mp4"}, {"name": "b", "video": "clips/b.mp4"}]}}
-    run = make_run(tmp_path / "runs" / "run1", {"ref": {i: _scene(i) for i in range(6)},
-                                                "b": {i: _scene(i, swap=True) for i in range(6)}},
-                   reference="ref", manifest=manifest)
+    manifest = {
+        "game_path": str(tmp_path / "game.yaml"),
+        "game": {
+            "name": "g",
+            "reference": "ref",
+            "cameras": [{"name": "ref", "video": "clips/ref.mp4"}, {"name": "b", "video": "clips/b.mp4"}],
+        },
+    }
+    run = make_run(
+        tmp_path / "runs" / "run1",
+        {"ref": {i: _scene(i) for i in range(6)}, "b": {i: _scene(i, swap=True) for i in range(6)}},
+        reference="ref",
+        manifest=manifest,
+    )
     r = open_run(run)
     clips = find_clips(r)
     assert set(clips) == {"ref", "b"}
@@ -189,8 +218,11 @@ def test_appearance_flags_ids_exchanged_for_the_whole_clip(tmp_path, make_run):
 
 
 def test_cli_writes_json_and_html_and_fails_under_threshold(tmp_path, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(10)},
-                                      "b": {i: _scene(i, swap=i >= 5) for i in range(10)}}, reference="ref")
+    run = make_run(
+        tmp_path / "run",
+        {"ref": {i: _scene(i) for i in range(10)}, "b": {i: _scene(i, swap=i >= 5) for i in range(10)}},
+        reference="ref",
+    )
     runner = CliRunner()
     result = runner.invoke(app, ["report", str(run)])
     assert result.exit_code == 0, result.output
@@ -211,14 +243,30 @@ def test_cli_writes_json_and_html_and_fails_under_threshold(tmp_path, make_run):
     import sys
 
     for threshold, status in [(lowest + 0.01, 1), (lowest - 0.01, 0)]:
-        proc = subprocess.run([sys.executable, "-m", "multicam", "report", str(run), "--out", str(out),
-                               "--fail-under", f"{threshold:.4f}"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "multicam",
+                "report",
+                str(run),
+                "--out",
+                str(out),
+                "--fail-under",
+                f"{threshold:.4f}",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == status, proc.stderr
 
 
 def test_untrained_run_is_said_prominently(tmp_path, make_run):
-    run = make_run(tmp_path / "run", {"ref": {i: _scene(i) for i in range(3)}},
-                   manifest={"model": {"name": "sam2.1_hiera_tiny", "untrained": True}})
+    run = make_run(
+        tmp_path / "run",
+        {"ref": {i: _scene(i) for i in range(3)}},
+        manifest={"model": {"name": "sam2.1_hiera_tiny", "untrained": True}},
+    )
     result = CliRunner().invoke(app, ["report", str(run)])
     assert result.exit_code == 0, result.output
     assert "UNTRAINED" in result.output.splitlines()[1]
@@ -228,8 +276,11 @@ def test_untrained_run_is_said_prominently(tmp_path, make_run):
 
 
 def test_empty_camera_and_never_seen_object(tmp_path):
-    frames = {"ref": [FrameMasks("ref", i, i / FPS, (W, H), (ObjectMask.from_mask(1, _box_mask(4, 4, 16, 16)),))
-                      for i in range(3)]}
+    frames = {
+        "ref": [
+            FrameMasks("ref", i, i / FPS, (W, H), (ObjectMask.from_mask(1, _box_mask(4, 4, 16, 16)),)) for i in range(3)
+        ]
+    }
     report = build_report(open_run(_write_frames(tmp_path / "run", frames)))
     (never,) = _moments(report, "never_seen")
     assert never["object_id"] == 2 and never["camera"] == "ref"
@@ -276,8 +327,15 @@ def test_html_report_opens_without_errors(synth_report):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(chromium if chromium.exists() else shutil.which("chromium")),
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+            args=[
+                "--no-sandbox",
+                "--headless",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page()
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -298,10 +356,18 @@ def test_game_files_are_found_from_either_manifest_style(tmp_path, make_run, sty
     (tmp_path / "clips").mkdir()
     (tmp_path / "clips" / "ref.mp4").write_bytes(b"")
     _calibration(tmp_path / "cal.json")
-    config = {"name": "g", "reference": "ref", "calibration": "cal.json", "ground_truth": "gt",
-              "cameras": [{"name": "ref", "video": "clips/ref.mp4"}]}
-    manifest = ({"game_path": str(tmp_path / "game.yaml"), "game": config} if style == "game_path" else
-                {"game": {"name": "g", "path": str(tmp_path / "game.yaml"), "reference": "ref"}, "config": config})
+    config = {
+        "name": "g",
+        "reference": "ref",
+        "calibration": "cal.json",
+        "ground_truth": "gt",
+        "cameras": [{"name": "ref", "video": "clips/ref.mp4"}],
+    }
+    manifest = (
+        {"game_path": str(tmp_path / "game.yaml"), "game": config}
+        if style == "game_path"
+        else {"game": {"name": "g", "path": str(tmp_path / "game.yaml"), "reference": "ref"}, "config": config}
+    )
     run = open_run(make_run(tmp_path / "runs" / "g" / "run1", {"ref": {0: _scene(0)}}, manifest=manifest))
     assert find_calibration(run) == (tmp_path / "cal.json").resolve()
     assert find_clips(run) == {"ref": tmp_path / "clips" / "ref.mp4"}

@@ -8,8 +8,8 @@ independent background noise, frame rate, audio rate, start time (its offset) an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ class World:
             tt = np.arange(length) / rate
             burst = 0.5 * np.sin(2 * np.pi * f * tt) * np.exp(-tt / 0.006)
             lo, hi = max(k, 0), min(k + length, n)
-            out[lo:hi] += burst[lo - k:hi - k]
+            out[lo:hi] += burst[lo - k : hi - k]
         for j, t in enumerate(self.whistles):  # each whistle blown a little differently
             tt = np.arange(n) / rate + start - t
             on = (tt >= 0) & (tt < 0.5)
@@ -80,11 +80,25 @@ def _blob_paths(seed: int, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray
     return knots, path
 
 
-def write_sync_clip(path: Path, world: World, *, offset: float, duration: float, fps: float = 25,
-                    width: int = 96, height: int = 72, view: int = 0, audio: bool = True,
-                    audio_rate: int = 48000, audio_gain: float = 0.8, noise_level: float = 0.05,
-                    silent: bool = False, static: bool = False, audio_delay: float = 0.0,
-                    sound_from: float | None = None) -> Path:
+def write_sync_clip(
+    path: Path,
+    world: World,
+    *,
+    offset: float,
+    duration: float,
+    fps: float = 25,
+    width: int = 96,
+    height: int = 72,
+    view: int = 0,
+    audio: bool = True,
+    audio_rate: int = 48000,
+    audio_gain: float = 0.8,
+    noise_level: float = 0.05,
+    silent: bool = False,
+    static: bool = False,
+    audio_delay: float = 0.0,
+    sound_from: float | None = None,
+) -> Path:
     """An H.264 + AAC MP4 of ``world`` from ``offset`` (game time of frame 0) for ``duration`` s.
 
     ``view`` picks the camera's scale/shift/background; ``silent`` writes an all-zero audio track;
@@ -134,7 +148,7 @@ def write_sync_clip(path: Path, world: World, *, offset: float, duration: float,
             sound = np.clip(sound, -1, 1).astype(np.float32)
             first = int(round(audio_delay * audio_rate))
             for k in range(0, n, 1024):
-                af = av.AudioFrame.from_ndarray(sound[None, k:k + 1024], format="flt", layout="mono")
+                af = av.AudioFrame.from_ndarray(sound[None, k : k + 1024], format="flt", layout="mono")
                 af.sample_rate = audio_rate
                 af.pts = first + k
                 af.time_base = Fraction(1, audio_rate)
@@ -188,8 +202,9 @@ def remux(src: Path, dst: Path, *, audio: str = "keep") -> Path:
         if audio == "silent" and aout is not None:
             n = int(round(float(inp.duration or 0) / 1e6 * ain.rate)) or ain.rate
             for k in range(0, n, 1024):
-                frame = av.AudioFrame.from_ndarray(np.zeros((1, min(1024, n - k)), np.float32), format="flt",
-                                                   layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    np.zeros((1, min(1024, n - k)), np.float32), format="flt", layout="mono"
+                )
                 frame.sample_rate, frame.pts, frame.time_base = ain.rate, k, Fraction(1, ain.rate)
                 for packet in aout.encode(frame):
                     out.mux(packet)
@@ -207,13 +222,22 @@ SYNTH_OFFSETS = {"side": 0.0, "end": -2.0, "corner": 3.5, "end_far": 8.0}
 def synth_game(tmp_path_factory) -> Path:
     from multicam.synth import SynthConfig, generate_game
 
-    cfg = SynthConfig(seed=11, num_cameras=4, players_per_team=2, duration_s=7.0, width=160,
-                      fps=(25, 30, 24, 30), offsets=tuple(SYNTH_OFFSETS.values()), durations=(7, 5, 5, 3))
+    cfg = SynthConfig(
+        seed=11,
+        num_cameras=4,
+        players_per_team=2,
+        duration_s=7.0,
+        width=160,
+        fps=(25, 30, 24, 30),
+        offsets=tuple(SYNTH_OFFSETS.values()),
+        durations=(7, 5, 5, 3),
+    )
     return generate_game(cfg, tmp_path_factory.mktemp("synth") / "game")
 
 
-def write_game(path: Path, cameras: dict[str, tuple[Path, object]], reference: str, *,
-               header: str = "# my game\n") -> Path:
+def write_game(
+    path: Path, cameras: dict[str, tuple[Path, object]], reference: str, *, header: str = "# my game\n"
+) -> Path:
     """A game file (with comments) for ``{name: (clip, offset)}``; returns its path."""
     lines = [header.rstrip("\n"), "name: synced  # the game's name", f"reference: {reference}", "cameras:"]
     for name, (clip, offset) in cameras.items():

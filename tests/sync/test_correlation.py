@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multicam.sync.correlation import (gcc_phat, lags_for, main_lobe, normalized_xcorr, overlap_for,
-                                       parabolic_offset, peak_confidence, pick_peak, search_mask)
+from multicam.sync.correlation import (
+    gcc_phat,
+    lags_for,
+    main_lobe,
+    normalized_xcorr,
+    overlap_for,
+    parabolic_offset,
+    peak_confidence,
+    pick_peak,
+    search_mask,
+)
 
 
 def impulse_train(n: int, count: int, seed: int) -> np.ndarray:
@@ -29,7 +38,7 @@ def test_lag_of_a_shifted_noisy_excerpt(correlate, start, length):
     rng = np.random.default_rng(start)
     ref = impulse_train(6000, 60, seed=1) + 0.05 * rng.normal(size=6000)
     padded = np.concatenate([ref, np.zeros(length)])
-    sig = padded[start:start + length] + 0.05 * rng.normal(size=length)
+    sig = padded[start : start + length] + 0.05 * rng.normal(size=length)
     corr, lags = correlate(ref, sig)
     valid = overlap_for(lags, len(ref), len(sig)) >= 1000
     est = pick_peak(corr, lags, valid)
@@ -75,7 +84,7 @@ def test_normalized_xcorr_is_pearson_of_the_overlap_and_zero_for_constant_parts(
         i = int(np.where(lags == k)[0][0])
         lo, hi = max(0, -k), min(len(b), len(a) - k)
         if hi - lo >= 3:
-            expected = np.corrcoef(a[lo + k:hi + k], b[lo:hi])[0, 1]
+            expected = np.corrcoef(a[lo + k : hi + k], b[lo:hi])[0, 1]
             assert corr[i] == pytest.approx(expected, abs=1e-9)
     flat, _ = normalized_xcorr(a, np.ones(30))
     assert np.all(flat == 0)
@@ -86,13 +95,16 @@ def test_overlap_for(lag, expected):
     assert overlap_for(np.array([lag]), 8, 5)[0] == expected
 
 
-@pytest.mark.parametrize("ys, expected", [
-    ((1.0, 2.0, 1.0), 0.0),
-    ((0.0, 1.0, 0.5), 1 / 6),   # vertex of the parabola through (-1, 0), (0, 1), (1, 0.5)
-    ((0.5, 1.0, 0.0), -1 / 6),
-    ((1.0, 1.0, 1.0), 0.0),     # flat: no vertex
-    ((1.0, 0.0, 1.0), 0.0),     # a minimum, not a peak
-])
+@pytest.mark.parametrize(
+    "ys, expected",
+    [
+        ((1.0, 2.0, 1.0), 0.0),
+        ((0.0, 1.0, 0.5), 1 / 6),  # vertex of the parabola through (-1, 0), (0, 1), (1, 0.5)
+        ((0.5, 1.0, 0.0), -1 / 6),
+        ((1.0, 1.0, 1.0), 0.0),  # flat: no vertex
+        ((1.0, 0.0, 1.0), 0.0),  # a minimum, not a peak
+    ],
+)
 def test_parabolic_offset(ys, expected):
     assert parabolic_offset(*ys) == pytest.approx(expected)
 
@@ -123,7 +135,7 @@ def test_confidence_high_for_one_peak_and_low_for_two_equal_ones_or_noise():
 
 def test_main_lobe_covers_a_broad_peak_with_ripples():
     x = np.linspace(-10, 10, 201)
-    corr = np.exp(-x ** 2 / 8) + 0.01 * np.sin(40 * x)
+    corr = np.exp(-(x**2) / 8) + 0.01 * np.sin(40 * x)
     lo, hi = main_lobe(corr, 100, np.ones(201, bool))
     assert lo < 100 - 20 and hi > 100 + 20  # beyond the ripples next to the top
 

@@ -16,6 +16,7 @@ from .conftest import write_game
 
 LOUD = -2.1234  # offset of the camera with sound
 
+
 @pytest.fixture(scope="module")
 def clip_set(sync_clips):
     """ref (sound + motion); loud (sound); mute (no audio track); hush (silent track); still (silent + static)."""
@@ -72,11 +73,14 @@ def test_a_visual_match_that_the_sound_contradicts_is_refused_unless_asked_for(t
     assert forced.method == "visual" and abs(forced.offset + 2.0) < 1 / 30
 
 
-@pytest.mark.parametrize("method, camera, match", [
-    ("audio", "mute", "no audio track"),
-    ("audio", "hush", "silent"),
-    ("visual", "still", "static"),
-])
+@pytest.mark.parametrize(
+    "method, camera, match",
+    [
+        ("audio", "mute", "no audio track"),
+        ("audio", "hush", "silent"),
+        ("visual", "still", "static"),
+    ],
+)
 def test_forced_method_failures(tmp_path, clip_set, method, camera, match):
     game = game_of(tmp_path, clip_set, [camera])
     with pytest.raises(SyncError, match=match):
@@ -116,12 +120,15 @@ def test_open_game_names_the_camera_it_cannot_synchronize(tmp_path, clip_set):
         open_game(write_game(tmp_path / "game.yaml", cams, "ref"))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"method": "sound"}, "method"),
-    ({"max_offset": 0.0}, "max_offset"),
-    ({"max_offset": -1.0}, "max_offset"),
-    ({"min_confidence": 1.5}, "min_confidence"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"method": "sound"}, "method"),
+        ({"max_offset": 0.0}, "max_offset"),
+        ({"max_offset": -1.0}, "max_offset"),
+        ({"min_confidence": 1.5}, "min_confidence"),
+    ],
+)
 def test_sync_options_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SyncOptions(**kwargs)

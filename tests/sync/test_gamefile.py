@@ -38,13 +38,16 @@ def game_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("offsets, expected_lines", [
-    ({}, []),
-    ({"end": -0.34712}, ["    offset: -0.3471     # estimated by multicam sync"]),  # the comment keeps its column
-    ({"end": 1e-6}, ["    offset: 0.0         # estimated by multicam sync"]),
-    ({"end": -1e-6}, ["    offset: 0.0         # estimated by multicam sync"]),  # never "-0.0"
-    ({"corner": 2.5}, ['    video: "clips/corner.mp4"', "    offset: 2.5"]),
-])
+@pytest.mark.parametrize(
+    "offsets, expected_lines",
+    [
+        ({}, []),
+        ({"end": -0.34712}, ["    offset: -0.3471     # estimated by multicam sync"]),  # the comment keeps its column
+        ({"end": 1e-6}, ["    offset: 0.0         # estimated by multicam sync"]),
+        ({"end": -1e-6}, ["    offset: 0.0         # estimated by multicam sync"]),  # never "-0.0"
+        ({"corner": 2.5}, ['    video: "clips/corner.mp4"', "    offset: 2.5"]),
+    ],
+)
 def test_only_offsets_change(game_file, offsets, expected_lines):
     write_offsets(game_file, offsets)
     text = game_file.read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -26,15 +27,17 @@ def game_path(tmp_path, sync_clips):
             "mute": (sync_clips("vcam", offset=-2.0, duration=10.0, fps=30, view=1, audio=False), -1.95),
             "still": (sync_clips("still", offset=2.0, duration=3.0, static=True, silent=True), "auto"),
         }
-        chosen = {"ref": clips["ref"]} | {n: (clips[n][0], off if off != "default" else clips[n][1])
-                                          for n, off in cameras.items()}
+        chosen = {"ref": clips["ref"]} | {
+            n: (clips[n][0], off if off != "default" else clips[n][1]) for n, off in cameras.items()
+        }
         return str(write_game(tmp_path / "game.yaml", chosen, "ref"))
+
     return make
 
 
 def test_prints_offsets_and_compares_numbers_in_the_file(game_path):
     path = game_path(loud="default", mute="default")
-    before = open(path).read()
+    before = Path(path).read_text()
     result = runner.invoke(app, ["sync", path])
     assert result.exit_code == 0, result.output
     lines = {ln.split()[0]: ln for ln in result.output.splitlines() if ln.strip()}
@@ -46,7 +49,7 @@ def test_prints_offsets_and_compares_numbers_in_the_file(game_path):
     mute = lines["mute"]
     assert "visual" in mute and "-1.9500s" in mute and "differs by" in mute
     assert "no audio track" in result.output  # why the motion was used
-    assert open(path).read() == before  # nothing written without --write
+    assert Path(path).read_text() == before  # nothing written without --write
 
 
 def test_write_keeps_comments_and_stores_offsets(game_path):
@@ -54,7 +57,7 @@ def test_write_keeps_comments_and_stores_offsets(game_path):
     result = runner.invoke(app, ["sync", path, "--write"])
     assert result.exit_code == 0, result.output
     assert "wrote the offsets of loud, mute" in result.output
-    text = open(path).read()
+    text = Path(path).read_text()
     assert text.startswith("# my game\n") and "# the game's name" in text and "# end of file" in text
     assert text.count("# set by hand") == 3  # each offset line keeps its comment
     game = load_game(path)
@@ -73,12 +76,15 @@ def test_failure_is_reported_and_others_still_written(game_path):
     assert abs(game.config.camera("loud").offset - LOUD) < 1e-3
 
 
-@pytest.mark.parametrize("args, expected_rows", [
-    (["--camera", "loud"], {"loud"}),
-    (["-c", "ref"], set()),
-    (["--method", "visual", "-c", "mute"], {"mute"}),
-    (["--max-offset", "3", "-c", "loud"], {"loud"}),
-])
+@pytest.mark.parametrize(
+    "args, expected_rows",
+    [
+        (["--camera", "loud"], {"loud"}),
+        (["-c", "ref"], set()),
+        (["--method", "visual", "-c", "mute"], {"mute"}),
+        (["--max-offset", "3", "-c", "loud"], {"loud"}),
+    ],
+)
 def test_options(game_path, args, expected_rows):
     path = game_path(loud="default", mute="default")
     result = runner.invoke(app, ["sync", path, *args])

@@ -6,26 +6,36 @@ import numpy as np
 import pytest
 
 from multicam.sync.errors import SyncError
-from multicam.sync.visual import (MotionCurve, change_level, highpass, motion_energy, read_motion_energy,
-                                  resample_curve, visual_offset)
+from multicam.sync.visual import (
+    MotionCurve,
+    change_level,
+    highpass,
+    motion_energy,
+    read_motion_energy,
+    resample_curve,
+    visual_offset,
+)
 
 
 def square_frames(count: int, step: int) -> list[np.ndarray]:
     frames = []
     for i in range(count):
         img = np.zeros((20, 40), np.uint8)
-        img[5:15, 2 + i * step:12 + i * step] = 200
+        img[5:15, 2 + i * step : 12 + i * step] = 200
         frames.append(img)
     return frames
 
 
-@pytest.mark.parametrize("frames, expected", [
-    ([], []),
-    ([np.zeros((4, 4))], []),
-    ([np.zeros((4, 4)), np.zeros((4, 4))], [0.0]),
-    ([np.zeros((4, 4)), np.full((4, 4), 3.0), np.full((4, 4), 1.0)], [3.0, 2.0]),
-    (square_frames(3, 2), [2 * 2 * 10 * 200 / 800, 2 * 2 * 10 * 200 / 800]),  # two 2-px strips of 10 rows
-])
+@pytest.mark.parametrize(
+    "frames, expected",
+    [
+        ([], []),
+        ([np.zeros((4, 4))], []),
+        ([np.zeros((4, 4)), np.zeros((4, 4))], [0.0]),
+        ([np.zeros((4, 4)), np.full((4, 4), 3.0), np.full((4, 4), 1.0)], [3.0, 2.0]),
+        (square_frames(3, 2), [2 * 2 * 10 * 200 / 800, 2 * 2 * 10 * 200 / 800]),  # two 2-px strips of 10 rows
+    ],
+)
 def test_motion_energy(frames, expected):
     assert np.allclose(motion_energy(frames), expected)
 
@@ -35,12 +45,15 @@ def test_motion_energy_rejects_mixed_shapes():
         motion_energy([np.zeros((4, 4)), np.zeros((4, 5))])
 
 
-@pytest.mark.parametrize("times, rate, expected_len, expected_start", [
-    ([], 10.0, 0, 0.0),
-    ([0.5], 10.0, 1, 0.5),
-    ([0.0, 1.0], 10.0, 11, 0.0),
-    ([0.02, 0.06, 0.1], 100.0, 9, 0.02),
-])
+@pytest.mark.parametrize(
+    "times, rate, expected_len, expected_start",
+    [
+        ([], 10.0, 0, 0.0),
+        ([0.5], 10.0, 1, 0.5),
+        ([0.0, 1.0], 10.0, 11, 0.0),
+        ([0.02, 0.06, 0.1], 100.0, 9, 0.02),
+    ],
+)
 def test_resample_curve(times, rate, expected_len, expected_start):
     values = np.arange(len(times), dtype=float)
     out, start = resample_curve(np.array(times), values, rate)
@@ -70,11 +83,14 @@ def test_static_curves_are_refused():
         visual_offset(flat, moving)
 
 
-@pytest.mark.parametrize("frames, expected", [
-    (np.zeros((0, 4, 4)), 0.0),
-    (np.full((5, 4, 4), 7.0), 0.0),
-    (np.stack([np.zeros((10, 100))] * 4 + [np.full((10, 100), 50.0)]), 0.0),  # median over frames
-])
+@pytest.mark.parametrize(
+    "frames, expected",
+    [
+        (np.zeros((0, 4, 4)), 0.0),
+        (np.full((5, 4, 4), 7.0), 0.0),
+        (np.stack([np.zeros((10, 100))] * 4 + [np.full((10, 100), 50.0)]), 0.0),  # median over frames
+    ],
+)
 def test_change_level(frames, expected):
     assert change_level(frames) == pytest.approx(expected)
 
@@ -93,15 +109,17 @@ def test_read_motion_energy_times_are_frame_midpoints(sync_clips):
     assert curve.times_s[0] == pytest.approx(0.5 / 30) and np.allclose(np.diff(curve.times_s), 1 / 30)
 
 
-@pytest.mark.parametrize("offset, duration, fps, view", [
-    (-2.0, 10.0, 30, 1),
-    (2.5, 10.0, 24, 2),
-])
+@pytest.mark.parametrize(
+    "offset, duration, fps, view",
+    [
+        (-2.0, 10.0, 30, 1),
+        (2.5, 10.0, 24, 2),
+    ],
+)
 def test_visual_offset_within_one_frame(sync_clips, offset, duration, fps, view):
     """No sound: the blobs' bursts of motion, seen from another view at another frame rate."""
     ref = read_motion_energy(sync_clips("ref12", offset=0.0, duration=12.0, fps=25))
-    cam = read_motion_energy(sync_clips("vcam", offset=offset, duration=duration, fps=fps, view=view,
-                                        audio=False))
+    cam = read_motion_energy(sync_clips("vcam", offset=offset, duration=duration, fps=fps, view=view, audio=False))
     est = visual_offset(ref, cam)
     assert est.method == "visual"
     assert abs(est.offset - offset) < 1 / fps

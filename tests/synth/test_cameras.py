@@ -13,11 +13,14 @@ COURT = (28.0, 15.0)
 CAMERAS = make_cameras(CAMERA_NAMES, 640, COURT)
 
 
-@pytest.mark.parametrize(("position", "target"), [
-    ((14.0, -10.0, 8.0), (14.0, 7.5, 0.0)),
-    ((-5.0, 7.5, 4.0), (10.0, 7.5, 0.0)),
-    ((30.0, 20.0, 12.0), (12.0, 6.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    ("position", "target"),
+    [
+        ((14.0, -10.0, 8.0), (14.0, 7.5, 0.0)),
+        ((-5.0, 7.5, 4.0), (10.0, 7.5, 0.0)),
+        ((30.0, 20.0, 12.0), (12.0, 6.0, 1.0)),
+    ],
+)
 def test_look_at_puts_the_target_on_the_optical_axis(position, target):
     rot, t = look_at(np.array(position), np.array(target))
     assert np.allclose(rot @ rot.T, np.eye(3), atol=1e-12) and np.isclose(np.linalg.det(rot), 1.0)

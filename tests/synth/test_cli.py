@@ -17,8 +17,21 @@ TINY = ["--cameras", "2", "--duration", "0.4", "--width", "96", "--players-per-t
 
 def test_synth_writes_a_game_and_a_preview(tmp_path):
     out = tmp_path / "game"
-    result = runner.invoke(app, ["synth", str(out), *TINY, "--fps", "24,30", "--offsets", "0,-1.5",
-                                 "--no-audio", "--preview", str(tmp_path / "preview.png")])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            str(out),
+            *TINY,
+            "--fps",
+            "24,30",
+            "--offsets",
+            "0,-1.5",
+            "--no-audio",
+            "--preview",
+            str(tmp_path / "preview.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote {out / 'game.yaml'}" in result.output
     calib = json.loads((out / "calibration.json").read_text())
@@ -28,12 +41,15 @@ def test_synth_writes_a_game_and_a_preview(tmp_path):
     assert (tmp_path / "preview.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--offsets", "0,x"], "comma-separated numbers"),
-    (["--offsets", "0.2,0"], "must be 0"),
-    (["--cameras", "9"], "cameras"),
-    (["--fps", "25,30,25"], "1 or 2 values"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--offsets", "0,x"], "comma-separated numbers"),
+        (["--offsets", "0.2,0"], "must be 0"),
+        (["--cameras", "9"], "cameras"),
+        (["--fps", "25,30,25"], "1 or 2 values"),
+    ],
+)
 def test_bad_options_are_clear_errors(tmp_path, args, message):
     result = runner.invoke(app, ["synth", str(tmp_path / "g"), *TINY, *args])
     assert result.exit_code != 0

@@ -36,17 +36,20 @@ def test_explicit_values_are_used():
     assert cfg.camera_frame_counts == (48, 24, 12)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"offsets": (0.0, 0.1)}, "exactly 3 values"),
-    ({"offsets": (0.5, 0.1, 0.2)}, "must be 0"),
-    ({"fps": (25.0, 30.0)}, "1 or 3 values"),
-    ({"fps": (0.0,)}, "fps"),
-    ({"durations": (1.0, 0.0, 1.0)}, "positive"),
-    ({"num_cameras": 9}, "less than or equal to 8"),
-    ({"num_cameras": 0}, "greater than or equal to 1"),
-    ({"crf": 60}, "less than or equal to 51"),
-    ({"colour": "red"}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"offsets": (0.0, 0.1)}, "exactly 3 values"),
+        ({"offsets": (0.5, 0.1, 0.2)}, "must be 0"),
+        ({"fps": (25.0, 30.0)}, "1 or 3 values"),
+        ({"fps": (0.0,)}, "fps"),
+        ({"durations": (1.0, 0.0, 1.0)}, "positive"),
+        ({"num_cameras": 9}, "less than or equal to 8"),
+        ({"num_cameras": 0}, "greater than or equal to 1"),
+        ({"crf": 60}, "less than or equal to 51"),
+        ({"colour": "red"}, "Extra inputs"),
+    ],
+)
 def test_invalid_configs_are_rejected(kwargs, message):
     with pytest.raises(ValidationError, match=message):
         SynthConfig(**kwargs)

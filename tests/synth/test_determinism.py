@@ -13,15 +13,18 @@ from multicam.synth import SynthConfig, generate_game
 
 
 def _small(seed: int, **kwargs) -> SynthConfig:
-    return SynthConfig(seed=seed, num_cameras=2, width=128, duration_s=0.6, players_per_team=2, audio=False,
-                       **kwargs)
+    return SynthConfig(seed=seed, num_cameras=2, width=128, duration_s=0.6, players_per_team=2, audio=False, **kwargs)
 
 
 def _ground_truth(game):
     root = game.parent
     masks = {p.name: p.read_text() for p in sorted((root / "ground_truth" / "masks").iterdir())}
-    return masks, (root / "ground_truth" / "positions.csv").read_text(), \
-        json.loads((root / "calibration.json").read_text()), (root / "prompts.yaml").read_text()
+    return (
+        masks,
+        (root / "ground_truth" / "positions.csv").read_text(),
+        json.loads((root / "calibration.json").read_text()),
+        (root / "prompts.yaml").read_text(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +51,15 @@ def test_no_audio_gives_silent_clips(first):
 
 @pytest.mark.parametrize("players_per_team", [0, 1])
 def test_small_teams_and_the_ball_alone(tmp_path, players_per_team):
-    cfg = SynthConfig(seed=2, num_cameras=1, width=96, duration_s=0.4, players_per_team=players_per_team,
-                      noise_std=0.0, motion_blur=True)
+    cfg = SynthConfig(
+        seed=2,
+        num_cameras=1,
+        width=96,
+        duration_s=0.4,
+        players_per_team=players_per_team,
+        noise_std=0.0,
+        motion_blur=True,
+    )
     game = generate_game(cfg, tmp_path / "g")
     prompts = load_prompts(game.parent / "prompts.yaml")
     assert {o.id for o in prompts.objects} <= set(range(1, 2 + 2 * players_per_team))

@@ -50,14 +50,17 @@ def test_sample_game_matches_the_generator(tmp_path):
         for a, b in zip(committed, fresh):
             assert (a.frame, a.object_ids, a.resolution_wh) == (b.frame, b.object_ids, b.resolution_wh)
             assert a.time == pytest.approx(b.time, abs=1e-6)
-            assert [(o.rle, o.box_xyxy, o.area) for o in a.objects] == [(o.rle, o.box_xyxy, o.area)
-                                                                       for o in b.objects]
-    assert _numbers_close(json.loads((SAMPLE / "calibration.json").read_text()),
-                          json.loads((game.parent / "calibration.json").read_text()))
+            assert [(o.rle, o.box_xyxy, o.area) for o in a.objects] == [(o.rle, o.box_xyxy, o.area) for o in b.objects]
+    assert _numbers_close(
+        json.loads((SAMPLE / "calibration.json").read_text()),
+        json.loads((game.parent / "calibration.json").read_text()),
+    )
     assert (SAMPLE / "prompts.yaml").read_text() == (game.parent / "prompts.yaml").read_text()
     assert (SAMPLE / "game.yaml").read_text() == (game.parent / "game.yaml").read_text()
-    committed_pos = np.loadtxt(SAMPLE / "ground_truth" / "positions.csv", delimiter=",", skiprows=1,
-                               usecols=(1, 2, 3, 4, 5, 6))
-    fresh_pos = np.loadtxt(game.parent / "ground_truth" / "positions.csv", delimiter=",", skiprows=1,
-                           usecols=(1, 2, 3, 4, 5, 6))
+    committed_pos = np.loadtxt(
+        SAMPLE / "ground_truth" / "positions.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3, 4, 5, 6)
+    )
+    fresh_pos = np.loadtxt(
+        game.parent / "ground_truth" / "positions.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3, 4, 5, 6)
+    )
     assert np.allclose(committed_pos, fresh_pos, atol=2e-4)

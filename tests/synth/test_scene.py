@@ -13,8 +13,11 @@ COURT = (28.0, 15.0)
 @pytest.mark.parametrize("players_per_team", [0, 1, 3])
 def test_objects_ids_names_and_teams(players_per_team):
     scene = Scene(0, players_per_team, COURT, 0.0, 2.0)
-    expected = [(1, "ball", None)] + [(1 + k, f"home {k}", "home") for k in range(1, players_per_team + 1)] + \
-        [(1 + players_per_team + k, f"away {k}", "away") for k in range(1, players_per_team + 1)]
+    expected = (
+        [(1, "ball", None)]
+        + [(1 + k, f"home {k}", "home") for k in range(1, players_per_team + 1)]
+        + [(1 + players_per_team + k, f"away {k}", "away") for k in range(1, players_per_team + 1)]
+    )
     assert [(o.object_id, o.name, o.team) for o in scene.objects] == expected
 
 

@@ -35,9 +35,13 @@ def test_game_file_opens_and_prompts_validate(tiny_game):
     assert opened.game.config.model.name == "sam2.1_hiera_tiny"
     assert opened.game.config.processing.layout == "interleave"
     objects = opened.prompts.merged()
-    assert [(o.id, o.name, o.team) for o in objects] == [(1, "ball", None), (2, "home 1", "home"),
-                                                         (3, "home 2", "home"), (4, "away 1", "away"),
-                                                         (5, "away 2", "away")]
+    assert [(o.id, o.name, o.team) for o in objects] == [
+        (1, "ball", None),
+        (2, "home 1", "home"),
+        (3, "home 2", "home"),
+        (4, "away 1", "away"),
+        (5, "away 2", "away"),
+    ]
 
 
 def test_prompts_sit_on_the_ground_truth(tiny_game):
@@ -101,13 +105,16 @@ def test_calibration_file(tiny_game):
     assert calib["true_offsets"] == dict(zip(cfg.camera_names, cfg.camera_offsets))
     times = [e["time"] for e in calib["events"]]
     assert times == sorted(times)
-    for name, cam in calib["cameras"].items():
+    for _name, cam in calib["cameras"].items():
         k, r, t = np.array(cam["K"]), np.array(cam["R"]), np.array(cam["t"])
         h = np.array(cam["H_ground_to_image"])
         expected = k @ np.column_stack([r[:, 0], r[:, 1], t])
         assert np.allclose(h, expected / expected[2, 2], atol=1e-6)
-        assert np.allclose(np.array(cam["H_image_to_ground"]) @ h / (np.array(cam["H_image_to_ground"]) @ h)[2, 2],
-                           np.eye(3), atol=1e-6)
+        assert np.allclose(
+            np.array(cam["H_image_to_ground"]) @ h / (np.array(cam["H_image_to_ground"]) @ h)[2, 2],
+            np.eye(3),
+            atol=1e-6,
+        )
         assert np.allclose(-r.T @ t, cam["position_m"], atol=1e-5)
 
 
@@ -117,8 +124,7 @@ def test_ground_truth_manifest_and_positions(tiny_game):
     assert run.kind == "ground_truth" and run.is_complete and not run.untrained
     assert run.reference == "side" and run.manifest["model"] is None
     assert run.manifest["synth"]["seed"] == cfg.seed
-    assert {c: i.frame_count for c, i in run.cameras.items()} == dict(zip(cfg.camera_names,
-                                                                         cfg.camera_frame_counts))
+    assert {c: i.frame_count for c, i in run.cameras.items()} == dict(zip(cfg.camera_names, cfg.camera_frame_counts))
     with (game.parent / "ground_truth" / "positions.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == cfg.total_frames * (1 + 2 * cfg.players_per_team)
@@ -135,8 +141,11 @@ def test_homography_maps_foot_points_to_ground_positions(tiny_game):
     scene, cameras, _ = build_world(cfg)
     run = open_run(game.parent / "ground_truth")
     with (game.parent / "ground_truth" / "positions.csv").open() as fh:
-        truth = {(r["camera"], int(r["frame"]), int(r["object_id"])): (float(r["x_m"]), float(r["y_m"]))
-                 for r in csv.DictReader(fh) if r["object_id"] != "1"}
+        truth = {
+            (r["camera"], int(r["frame"]), int(r["object_id"])): (float(r["x_m"]), float(r["y_m"]))
+            for r in csv.DictReader(fh)
+            if r["object_id"] != "1"
+        }
     mask_errors = []
     for camera in cameras:
         to_ground = np.array(calib["cameras"][camera.name]["H_image_to_ground"])

@@ -14,9 +14,14 @@ from multicam.synth.writer import build_world
 def _projected(items):
     """Primitives from ``(ax, ay, bx, by, radius_px, object_id)`` rows, in drawing order."""
     rows = np.array(items, dtype=np.float64).reshape(-1, 6)
-    return Projected(a=rows[:, 0:2], b=rows[:, 2:4], ra=rows[:, 4], rb=rows[:, 4],
-                     colour=np.tile(np.array([[200, 60, 30]], np.uint8), (len(rows), 1)),
-                     object_id=rows[:, 5].astype(np.int32))
+    return Projected(
+        a=rows[:, 0:2],
+        b=rows[:, 2:4],
+        ra=rows[:, 4],
+        rb=rows[:, 4],
+        colour=np.tile(np.array([[200, 60, 30]], np.uint8), (len(rows), 1)),
+        object_id=rows[:, 5].astype(np.int32),
+    )
 
 
 def _draw(items, shape=(40, 60)):
@@ -42,7 +47,7 @@ def test_nothing_to_draw_leaves_the_buffers_empty():
 
 
 def test_the_nearer_object_hides_the_farther_one():
-    far = (20.0, 20.0, 36.0, 20.0, 6.0, 2)   # a capsule, drawn first
+    far = (20.0, 20.0, 36.0, 20.0, 6.0, 2)  # a capsule, drawn first
     near = (30.0, 18.0, 30.0, 18.0, 7.0, 3)  # a disc in front of it
     _, ids_far = _draw([far])
     _, ids_near = _draw([near])
