@@ -1,0 +1,105 @@
+"""Top-down pictures of the court: template lines, objects as numbered dots with short trails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from multicam.court.templates import CourtTemplate
+
+FLOOR = (38, 102, 60)
+LINE = (235, 235, 235)
+SHIFT = 4  # sub-pixel bits for cv2 drawing
+
+
+@dataclass(frozen=True)
+class CourtCanvas:
+    """A top-down image of a court and how metres map onto it.
+
+    Attributes:
+        image: ``(H, W, 3)`` RGB uint8.
+        px_per_m: pixels per metre.
+        margin_m: floor shown around the court.
+    """
+
+    image: np.ndarray
+    px_per_m: float
+    margin_m: float
+
+    def to_px(self, xy_m: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` floor metres -> ``(N, 2)`` image pixels (``y`` grows downwards = towards the near side)."""
+        xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+        h = self.image.shape[0]
+        return np.column_stack(
+            [(xy[:, 0] + self.margin_m) * self.px_per_m, h - (xy[:, 1] + self.margin_m) * self.px_per_m]
+        )
+
+
+def _fixed(pts: np.ndarray) -> np.ndarray:
+    return np.round(pts * (1 << SHIFT)).astype(np.int32)
+
+
+def court_canvas(template: CourtTemplate, width_px: int = 600, margin_m: float = 1.5) -> CourtCanvas:
+    """The court's lines drawn top-down on a ``width_px`` wide image (the near side line at the bottom)."""
+    px_per_m = width_px / (template.length_m + 2 * margin_m)
+    h = int(round((template.width_m + 2 * margin_m) * px_per_m))
+    canvas = CourtCanvas(np.full((h, width_px, 3), FLOOR, np.uint8), px_per_m, margin_m)
+    thickness = max(1, int(round(px_per_m * 0.05)))
+    for line in template.polylines():
+        cv2.polylines(canvas.image, [_fixed(canvas.to_px(line))], False, LINE, thickness, cv2.LINE_AA, SHIFT)
+    return canvas
+
+
+def object_colour(object_id: int) -> tuple[int, int, int]:
+    """A stable, distinct RGB colour per object id."""
+    hue = (object_id * 47) % 180
+    rgb = cv2.cvtColor(np.uint8([[[hue, 200, 255]]]), cv2.COLOR_HSV2RGB)[0, 0]
+    return int(rgb[0]), int(rgb[1]), int(rgb[2])
+
+
+def draw_objects(
+    canvas: CourtCanvas,
+    positions: Mapping[int, tuple[float, float]],
+    trails: Mapping[int, Sequence[tuple[float, float]]] | None = None,
+    labels: Mapping[int, str] | None = None,
+) -> np.ndarray:
+    """A copy of the canvas with each object as a numbered dot at ``positions[id]`` (metres) and its trail.
+
+    Args:
+        positions: ``{object_id: (x_m, y_m)}`` now.
+        trails: ``{object_id: [(x_m, y_m), ...]}`` oldest first (drawn fading in).
+        labels: text in each dot (default: the id).
+    """
+    img = canvas.image.copy()
+    r = max(4, int(round(canvas.px_per_m * 0.45)))
+    for oid, pts in (trails or {}).items():
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) >= 2:
+            cv2.polylines(
+                img, [_fixed(canvas.to_px(pts))], False, object_colour(oid), max(1, r // 3), cv2.LINE_AA, SHIFT
+            )
+    for oid, xy in positions.items():
+        if xy is None or not np.all(np.isfinite(xy)):
+            continue
+        c = canvas.to_px(np.array([xy]))[0]
+        centre = (int(round(c[0])), int(round(c[1])))
+        cv2.circle(img, centre, r, object_colour(oid), -1, cv2.LINE_AA)
+        cv2.circle(img, centre, r, (20, 20, 20), 1, cv2.LINE_AA)
+        text = (labels or {}).get(oid, str(oid))
+        scale = r / 14
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        cv2.putText(
+            img,
+            text,
+            (centre[0] - tw // 2, centre[1] + th // 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
+    return img
