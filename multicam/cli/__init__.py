@@ -33,6 +33,7 @@ from multicam.cli import (  # noqa: E402,F401  # noqa: E402,F401  # noqa: E402,F
     export,
     info,  # noqa: E402,F401
     models,
+    positions,
     process,
     render,
     report,

@@ -194,3 +194,27 @@ def set_game_calibration(game_path: Path, relative: str) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def load_cameras(path: str | Path) -> dict[str, CameraModel]:
+    """The fully calibrated cameras (K, R, t) of a calibration.json; a :class:`CourtError` when none."""
+    import json
+
+    from multicam.court.camera import cameras_from_json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CourtError(f"calibration file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CourtError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        cams = cameras_from_json(data) if isinstance(data, dict) else {}
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CourtError(f"{path}: a camera entry is malformed ({exc})") from None
+    if not cams:
+        raise CourtError(
+            f"{path}: no camera with resolution_wh, K, R and t; run `multicam calibrate` to make a full calibration"
+        )
+    return cams
