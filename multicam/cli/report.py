@@ -52,8 +52,12 @@ def report(
         note = "no calibration found for this run's game (pass --calibration FILE)"
     cal = load_calibration(cal_path) if cal_path is not None else None
     opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
-    result = build_report(r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note)
-    json_path, html_path = write_report(result, out if out is not None else r.path / "report")
+    out_dir = out if out is not None else r.path / "report"
+    court = _court(r, cal_path, tolerance_m, out_dir if out is not None else None) if cal_path is not None else None
+    result = build_report(
+        r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note, court=court
+    )
+    json_path, html_path = write_report(result, out_dir)
     data = result.data
     if result.untrained:
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
@@ -93,6 +97,22 @@ def report(
         if below:
             typer.secho(f"FAIL: score(s) below {fail_under:g}: " + "; ".join(below), fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1)
+
+
+def _court(run, cal_path: Path, tolerance_m: float, out: Path | None) -> dict | None:
+    """Positions and identity by geometry when the calibration has full cameras (writes positions.csv)."""
+    from multicam.court.analysis import analyse_run, load_court, positions_path, summary_json, write_positions
+    from multicam.court.positions import PositionOptions
+    from multicam.court.templates import CourtError
+
+    try:
+        cameras, template = load_court(cal_path)
+    except CourtError as exc:
+        return {"available": False, "reason": str(exc)}
+    analysis = analyse_run(run, cameras, template, PositionOptions(tolerance_m=tolerance_m))
+    path = write_positions(analysis, positions_path(run, out))
+    typer.echo(f"wrote {path}")
+    return summary_json(analysis, {i: o.name for i, o in run.objects.items()})
 
 
 def _fmt(v: float | None) -> str:

@@ -69,7 +69,8 @@ class Moment:
         time: game time (s) of ``frame``.
         object_id: the object concerned; ``other_object_id`` the second one for overlaps and swaps.
         other_object_id: the second object, or None.
-        kind: ``lost``, ``low_score``, ``jump``, ``overlap``, ``swap``, ``ground``, ``appearance`` or ``never_seen``.
+        kind: ``lost``, ``low_score``, ``jump``, ``overlap``, ``swap``, ``ground``, ``appearance``, ``never_seen``,
+            ``geo_swap`` or ``wrong_object`` (identity by geometry, :mod:`multicam.court.identity`).
         reason: one sentence for a person.
         severity: 0..1, higher first.
     """
@@ -181,6 +182,7 @@ def build_report(
     calibration: Calibration | None = None,
     clips: Mapping[str, Path] | None = None,
     calibration_note: str | None = None,
+    court: dict[str, Any] | None = None,
 ) -> Report:
     """Run every consistency check on a run and gather the results.
 
@@ -190,6 +192,8 @@ def build_report(
         calibration: ground homographies; without it the ground check is skipped.
         clips: ``{camera: video path}``; cameras without a clip get no appearance check.
         calibration_note: why no calibration is given (shown in the report).
+        court: the court section (:func:`multicam.court.analysis.summary_json`); its identity flags join the
+            review list as ``geo_swap`` and ``wrong_object`` moments.
     """
     opts = options or ReportOptions()
     cams_info = run.cameras
@@ -412,6 +416,8 @@ def build_report(
         opts, clips or {}, data_by_cam, reference, ids, teams, components, moments, time_of, label, notes
     )
 
+    moments += _court_moments(court or {}, label)
+
     pair_scores = []
     for cam in camera_names:
         for oid in ids:
@@ -463,6 +469,7 @@ def build_report(
         "swaps": swaps_out,
         "ground": ground,
         "appearance": appearance,
+        "court": court if court is not None else {"available": False, "reason": calibration_note or "no calibration"},
         "review": [m.to_json() for m in moments],
     }
     return Report(data=data, moments=tuple(moments))
@@ -722,6 +729,22 @@ def _appearance_check(  # noqa: C901
                         0.4 if teammate else 0.7,
                     )
                 )
+    return out
+
+
+def _court_moments(court: dict[str, Any], label) -> list[Moment]:
+    """The court section's identity flags as review moments."""
+    out = []
+    for g in court.get("identity", []):
+        a, b, cam = g["object_id"], g["other_object_id"], g["camera"]
+        when = f"{g['time']:.2f}-{g['end_time']:.2f} s"
+        if g["kind"] == "swap":
+            kind, sev = "geo_swap", 0.95
+            reason = f"in camera {cam}, {label(a)} and {label(b)} stand where the other cameras put each other ({when})"
+        else:
+            kind, sev = "wrong_object", 0.8
+            reason = f"in camera {cam}, the mask of {label(a)} stands where the other cameras put {label(b)} ({when})"
+        out.append(Moment(cam, g["start_frame"], g["end_frame"], g["time"], a, b, kind, reason, sev))
     return out
 
 

@@ -19,6 +19,8 @@ KIND_SYMBOL = {
     "low_score": "circle-open",
     "appearance": "hexagon",
     "never_seen": "x-open",
+    "geo_swap": "star-open",
+    "wrong_object": "star-diamond",
 }
 
 _CSS = """
@@ -66,6 +68,10 @@ def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
         parts.append("<h2>Ground positions per camera</h2>")
         parts.append(f"<p class='note'>Not available: {html.escape(str(data['ground']['reason']))}</p>")
     parts.append(_appearance_section(data))
+    if "court" in data:
+        from multicam.report.court_html import court_section
+
+        parts.append(court_section(data))
     title = f"multicam report - {data['game']}"
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -347,7 +347,7 @@ def test_html_report_opens_without_errors(synth_report):
         finally:
             browser.close()
     assert errors == []
-    assert plots == 3  # scores, presence timelines, ground positions
+    assert plots == 6  # scores, presence timelines, ground positions; court: trajectories, heat maps, disagreement
     assert "multicam report" in title
 
 
