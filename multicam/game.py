@@ -14,6 +14,7 @@ A game file is YAML; every relative path in it is relative to the game file's fo
       layout: interleave       # interleave | concat
       image_size: 1024         # SAM 2 input size, a multiple of 32
       device: auto             # auto | cpu | cuda | cuda:N | mps
+      prompt_assist: off       # off | geometry (derived box prompts from the calibration)
     cameras:
       - name: side
         video: clips/side.mp4
@@ -74,6 +75,10 @@ class ProcessingConfig(_Frozen):
     layout: Layout = "interleave"
     image_size: int = Field(default=1024, ge=64, le=4096, description="SAM 2 input size (multiple of 32).")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps.")
+    prompt_assist: Literal["off", "geometry"] = Field(
+        default="off",
+        description="geometry: project the reference prompts into the other cameras (needs a calibration).",
+    )
 
     @field_validator("image_size")
     @classmethod

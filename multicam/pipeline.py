@@ -262,6 +262,7 @@ class _Prepared:
     checkpoint: Path | None
     layout: SequenceLayout
     prompts: list[FramePrompt]
+    derived_prompts: dict | None = None
 
 
 def _prepare(opened: OpenGame, options: ProcessOptions) -> _Prepared:
@@ -292,7 +293,12 @@ def _prepare(opened: OpenGame, options: ProcessOptions) -> _Prepared:
         {n: i.resolution_wh for n, i in opened.clips.items()},
         source=str(opened.game.prompts_path),
     )
-    return _Prepared(opened, config, spec, checkpoint, layout, prompts)
+    derived = None
+    if config.processing.prompt_assist == "geometry":
+        from multicam.court.assist import assist_game_prompts
+
+        prompts, derived = assist_game_prompts(opened, layout, prompts)
+    return _Prepared(opened, config, spec, checkpoint, layout, prompts, derived)
 
 
 def _build_engine(prep: _Prepared, options: ProcessOptions):
@@ -359,6 +365,8 @@ def process_game(
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
     manifest.update(options=_options_json(options), prompts_sha256=prompts_digest(prep.prompts))
+    if prep.derived_prompts is not None:
+        manifest["derived_prompts"] = prep.derived_prompts
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
     return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
 

@@ -1,0 +1,236 @@
+"""Prompt assist by geometry: the reference camera's box prompts projected into every other camera.
+
+For each box prompt on the reference camera, the box's bottom centre is the object's footprint;
+it goes to the floor through the reference camera's calibration, and a person-sized box
+(``person_width_m`` square, ``person_height_m`` tall) standing there is projected into every other
+camera at the same game time. That camera's frame gets a derived box prompt for the object,
+unless it is ambiguous: the box overlaps the derived box of another object prompted within
+``window_s`` with IoU above ``max_iou``,
+or less than ``min_inside`` of it is inside the image (or the object stands behind the camera).
+Airborne objects (the ball) are skipped: their height is unknown from one camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from multicam.court.camera import CameraModel
+
+
+class AssistOptions(BaseModel):
+    """Sizes and thresholds of the derived prompts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_height_m: float = Field(default=1.9, gt=0)
+    person_width_m: float = Field(default=0.7, gt=0)
+    max_iou: float = Field(default=0.5, ge=0, le=1, description="Derived boxes overlapping more are skipped.")
+    min_inside: float = Field(default=0.9, gt=0, le=1, description="Share of the box that must be in the image.")
+    window_s: float = Field(default=0.5, ge=0, description="Prompts this close in time are compared for overlap.")
+    airborne: tuple[str, ...] = ("ball",)
+
+
+@dataclass(frozen=True)
+class SourcePrompt:
+    """A box prompt on the reference camera."""
+
+    object_id: int
+    name: str
+    time: float
+    frame: int
+    box_xyxy: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class DerivedPrompt:
+    """A box prompt made for another camera from a reference prompt."""
+
+    object_id: int
+    camera: str
+    frame: int
+    time: float
+    box_xyxy: tuple[float, float, float, float]
+    floor_xy: tuple[float, float]
+    source_frame: int
+
+    def to_json(self) -> dict:
+        return {
+            "object_id": self.object_id,
+            "camera": self.camera,
+            "frame": self.frame,
+            "time": round(self.time, 4),
+            "box_xyxy": [round(v, 1) for v in self.box_xyxy],
+            "floor_xy": [round(v, 3) for v in self.floor_xy],
+            "source_frame": self.source_frame,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedPrompt:
+    object_id: int
+    camera: str
+    time: float
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"object_id": self.object_id, "camera": self.camera, "time": round(self.time, 4), "reason": self.reason}
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """IoU of two ``(x0, y0, x1, y1)`` boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def person_box(cam: CameraModel, floor_xy: Sequence[float], options: AssistOptions) -> tuple[float, ...] | None:
+    """The image box ``(x0, y0, x1, y1)`` of a person-sized box standing at ``floor_xy``; None when behind the camera."""
+    h, r = options.person_height_m, options.person_width_m / 2
+    x, y = float(floor_xy[0]), float(floor_xy[1])
+    corners = np.array([[x + dx, y + dy, z] for dx in (-r, r) for dy in (-r, r) for z in (0.0, h)])
+    if np.any(cam.depth(corners) <= 0.1):
+        return None
+    uv = cam.project(corners)
+    return float(uv[:, 0].min()), float(uv[:, 1].min()), float(uv[:, 0].max()), float(uv[:, 1].max())
+
+
+def _inside(box: Sequence[float], wh: tuple[int, int]) -> float:
+    w, h = wh
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    if area <= 0:
+        return 0.0
+    clipped = (min(max(box[0], 0), w), min(max(box[1], 0), h), min(max(box[2], 0), w), min(max(box[3], 0), h))
+    return (clipped[2] - clipped[0]) * (clipped[3] - clipped[1]) / area
+
+
+def derive_prompts(
+    sources: Sequence[SourcePrompt],
+    cameras: Mapping[str, CameraModel],
+    reference: str,
+    frame_at: Callable[[str, float], int | None],
+    options: AssistOptions | None = None,
+) -> tuple[list[DerivedPrompt], list[SkippedPrompt]]:
+    """Derived box prompts for every other calibrated camera, and the ones skipped with why."""
+    opts = options or AssistOptions()
+    airborne = {n.lower() for n in opts.airborne}
+    ref = cameras[reference]
+    derived: list[DerivedPrompt] = []
+    skipped: list[SkippedPrompt] = []
+    if not sources:
+        return derived, skipped
+    feet = ref.image_to_floor(np.array([[(s.box_xyxy[0] + s.box_xyxy[2]) / 2, s.box_xyxy[3]] for s in sources]))
+    for cam_name, cam in cameras.items():
+        if cam_name == reference:
+            continue
+        boxes: dict[int, tuple] = {}  # source index -> (floor xy, box)
+        for k, (s, xy) in enumerate(zip(sources, feet)):
+            if s.name.lower() in airborne:
+                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "airborne object (height unknown)"))
+            elif not np.all(np.isfinite(xy)):
+                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "the box's bottom is above the horizon"))
+            else:
+                box = person_box(cam, xy, opts)
+                if box is None or _inside(box, cam.resolution_wh) < opts.min_inside:
+                    skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "outside the image"))
+                else:
+                    boxes[k] = (xy, box)
+        for k, (xy, box) in boxes.items():
+            s = sources[k]
+            near = [
+                box_iou(box, b)
+                for j, (_, b) in boxes.items()
+                if sources[j].object_id != s.object_id and abs(sources[j].time - s.time) <= opts.window_s
+            ]
+            worst = max(near, default=0.0)
+            if worst > opts.max_iou:
+                skipped.append(
+                    SkippedPrompt(s.object_id, cam_name, s.time, f"ambiguous (IoU {worst:.2f} with another object)")
+                )
+                continue
+            frame = frame_at(cam_name, s.time)
+            if frame is None:
+                skipped.append(
+                    SkippedPrompt(s.object_id, cam_name, s.time, "the camera's clip does not cover this time")
+                )
+                continue
+            derived.append(
+                DerivedPrompt(s.object_id, cam_name, frame, s.time, box, (float(xy[0]), float(xy[1])), s.frame)
+            )
+    return derived, skipped
+
+
+def assist_game_prompts(opened, layout, prompts: list, options: AssistOptions | None = None) -> tuple[list, dict]:
+    """Derived prompts for a game whose ``processing.prompt_assist`` is ``geometry`` (the pipeline's edge).
+
+    Args:
+        opened: the :class:`multicam.session.OpenGame`.
+        layout: its sequence layout.
+        prompts: the resolved :class:`multicam.layout.FramePrompt` list.
+
+    Returns:
+        ``(prompts with the derived ones added, manifest record)``; an object that already has a
+        prompt on a camera's frame keeps it (no derived prompt there).
+
+    Raises:
+        GameFileError: the game has no calibration with full cameras.
+    """
+    from multicam.court.files import load_cameras
+    from multicam.court.templates import CourtError
+    from multicam.errors import GameFileError
+    from multicam.layout import FramePrompt
+
+    game = opened.game
+    if game.calibration_path is None:
+        raise GameFileError(
+            f"{game.path}: processing.prompt_assist: geometry needs a calibration; run `multicam calibrate` first"
+        )
+    try:
+        cameras = load_cameras(game.calibration_path)
+    except CourtError as exc:
+        raise GameFileError(f"{game.path}: processing.prompt_assist: {exc}") from None
+    sizes = {n: tuple(i.resolution_wh) for n, i in opened.clips.items()}
+    cameras = {n: c for n, c in cameras.items() if n in sizes and tuple(c.resolution_wh) == sizes[n]}
+    reference = opened.reference
+    if reference not in cameras:
+        raise GameFileError(
+            f"{game.path}: processing.prompt_assist: the reference camera {reference!r} is not calibrated "
+            "at its clip's size"
+        )
+    names = {o.id: o.name for o in opened.prompts.merged()}
+    timeline = opened.timeline
+    sources = [
+        SourcePrompt(
+            p.object_id, names.get(p.object_id, ""), timeline.camera(reference).time_of(p.frame), p.frame, p.box_xyxy
+        )
+        for p in prompts
+        if p.camera == reference and p.box_xyxy is not None
+    ]
+    derived, skipped = derive_prompts(sources, cameras, reference, lambda c, t: timeline.camera(c).frame_at(t), options)
+    taken = {(p.object_id, p.camera, p.frame) for p in prompts}
+    kept = [d for d in derived if (d.object_id, d.camera, d.frame) not in taken]
+    extra = [
+        FramePrompt(
+            object_id=d.object_id,
+            camera=d.camera,
+            frame=d.frame,
+            index=layout.index_of(d.camera, d.frame),
+            positive=(),
+            negative=(),
+            box_xyxy=tuple(round(v, 1) for v in d.box_xyxy),
+            resolution_wh=sizes[d.camera],
+        )
+        for d in kept
+    ]
+    record = {
+        "method": "geometry",
+        "calibration": str(game.calibration_path),
+        "prompts": [d.to_json() for d in kept],
+        "skipped": [s.to_json() for s in skipped],
+    }
+    return sorted([*prompts, *extra], key=lambda fp: (fp.index, fp.object_id)), record
