@@ -7,7 +7,7 @@ import html
 import numpy as np
 import streamlit as st
 
-from dashboards import data, ui
+from dashboards import court, data, ui
 from multicam.render import OverlayStyle, object_color_hex
 
 PLAY_INTERVAL_S = 0.15
@@ -150,11 +150,21 @@ def _grid() -> None:
                 jpeg = data.tile_jpeg(
                     clip_path, m.frame, str(run.path), m.camera, data.style_key(style), gt_path, versions
                 )
+                mine = derived.get((m.camera, m.frame))
+                if mine:  # prompt assist: derived box prompts in their own style
+                    import cv2
+
+                    img = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+                    scale = img.shape[1] / data.cached_clip(clip_path).info.width
+                    jpeg = data.encode_image(court.draw_derived(img, mine, scale))
                 mark = "▶ flagged · " if focus == m.camera else ""
                 ref = " (ref)" if m.camera == timeline.reference else ""
                 st.image(
                     jpeg, width="stretch", caption=f"{mark}{m.camera}{ref} · frame {m.frame} · t={m.frame_time:.3f} s"
                 )
+    top = court.top_down_image(run, game.calibration_path, time, {})
+    if top is not None:
+        st.image(data.encode_image(top), caption=f"Court from above at t={time:.3f} s (2 s trails)", width=560)
     rows = data.frame_table(moments, run, visible)
     st.markdown("**Objects in this moment**")
     if rows:
@@ -170,5 +180,9 @@ def _grid() -> None:
     else:
         st.caption("No masks at this moment.")
 
+
+derived: dict[tuple[str, int], list] = {}
+for d in (run.manifest.get("derived_prompts") or {}).get("prompts", []):
+    derived.setdefault((d["camera"], d["frame"]), []).append((d["object_id"], tuple(d["box_xyxy"])))
 
 st.fragment(_grid, run_every=PLAY_INTERVAL_S if playing else None)()

@@ -103,3 +103,33 @@ def draw_objects(
             cv2.LINE_AA,
         )
     return img
+
+
+def top_down_at(
+    canvas: CourtCanvas,
+    rows,
+    time: float,
+    trail_s: float = 2.0,
+    labels: Mapping[int, str] | None = None,
+) -> np.ndarray:
+    """The court at game time ``time``: each object's latest position at or before it and its trail.
+
+    Args:
+        canvas: :func:`court_canvas` of the game's court.
+        rows: position rows (:class:`multicam.court.positions.PositionRow`) of every object and step.
+        time: the moment shown (s).
+        trail_s: how far back the trails reach (s).
+        labels: text in each dot (default: the id).
+    """
+    now: dict[int, tuple[float, float]] = {}
+    now_t: dict[int, float] = {}
+    trails: dict[int, list[tuple[float, float]]] = {}
+    for r in rows:
+        if r.x_m is None or r.time > time + 1e-6 or r.time < time - trail_s:
+            continue
+        trails.setdefault(r.object_id, []).append((r.x_m, r.y_m))
+        if r.time >= now_t.get(r.object_id, -np.inf):
+            now[r.object_id], now_t[r.object_id] = (r.x_m, r.y_m), r.time
+    step = min((abs(b.time - a.time) for a, b in zip(rows, rows[1:]) if b.time != a.time), default=0.1)
+    recent = {i: xy for i, xy in now.items() if time - now_t[i] <= max(3 * step, 0.25)}  # gone objects vanish
+    return draw_objects(canvas, recent, trails, labels)

@@ -1,0 +1,76 @@
+"""The court in the dashboard: positions of a run (cached) and its top-down picture at a moment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from multicam.court.analysis import analyse_run, load_court
+from multicam.court.view import court_canvas, top_down_at
+from multicam.report.calibration import find_calibration
+from multicam.rundir import Run
+
+
+@st.cache_resource(max_entries=8, show_spinner="Placing the objects on the court ...")
+def _analysis(run_path: str, calibration: str, versions: tuple[float, ...]):
+    from multicam.rundir import open_run
+
+    run = open_run(run_path)
+    cameras, template = load_court(Path(calibration))
+    return analyse_run(run, cameras, template), court_canvas(template, width_px=560)
+
+
+def court_analysis(run: Run, calibration: Path | None):
+    """``(CourtAnalysis, CourtCanvas)`` of a run, or None without a full calibration (a caption says why)."""
+    from multicam.court.templates import CourtError
+
+    cal = calibration or find_calibration(run)
+    if cal is None:
+        return None
+    versions = tuple((p.stat().st_mtime if p.exists() else 0.0) for p in (run.path / "tracks.csv", Path(cal)))
+    try:
+        return _analysis(str(run.path), str(cal), versions)
+    except CourtError:
+        return None
+
+
+def top_down_image(run: Run, calibration: Path | None, time: float, labels: dict[int, str]) -> np.ndarray | None:
+    """The court seen from above at ``time`` (dots numbered by object id, 2 s trails); None without a calibration."""
+    got = court_analysis(run, calibration)
+    if got is None:
+        return None
+    analysis, canvas = got
+    return top_down_at(canvas, analysis.positions.rows, time, trail_s=2.0, labels=labels)
+
+
+def draw_derived(
+    image_rgb: np.ndarray, boxes: list[tuple[int, tuple[float, float, float, float]]], scale: float
+) -> np.ndarray:
+    """Derived prompts (prompt assist) drawn on a frame in their own style: dashed boxes marked 'derived'."""
+    import cv2
+
+    from multicam.court.view import object_colour
+
+    out = image_rgb.copy()
+    for oid, (x0, y0, x1, y1) in boxes:
+        colour = object_colour(oid)
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], dtype=np.float64) * scale
+        for a, b in zip(pts[:-1], pts[1:]):
+            n = max(2, int(np.linalg.norm(b - a) / 8))
+            for k in range(0, n - 1, 2):  # dashes
+                p = a + (b - a) * k / (n - 1)
+                q = a + (b - a) * (k + 1) / (n - 1)
+                cv2.line(out, tuple(int(v) for v in p), tuple(int(v) for v in q), colour, 2, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            f"{oid} derived",
+            (int(pts[0][0]), max(10, int(pts[0][1]) - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            colour,
+            1,
+            cv2.LINE_AA,
+        )
+    return out
