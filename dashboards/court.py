@@ -74,3 +74,35 @@ def draw_derived(
             cv2.LINE_AA,
         )
     return out
+
+
+def draw_landmarks(
+    image_rgb: np.ndarray,
+    clicks: dict[str, tuple[float, float]],
+    reprojected: dict[str, tuple[float, float]] | None = None,
+    highlight: str | None = None,
+) -> np.ndarray:
+    """Clicked landmarks (numbered dots, the chosen one ringed) and, after a fit, where the fit puts them (crosses)."""
+    import cv2
+
+    out = image_rgb.copy()
+    r = max(3, out.shape[1] // 200)
+    for k, (name, (x, y)) in enumerate(clicks.items()):
+        c = (int(round(x)), int(round(y)))
+        cv2.circle(out, c, r, (255, 230, 0), -1, cv2.LINE_AA)
+        if name == highlight:
+            cv2.circle(out, c, 3 * r, (255, 60, 60), 2, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            str(k + 1),
+            (c[0] + r + 2, c[1] - r),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 + r / 20,
+            (255, 230, 0),
+            1,
+            cv2.LINE_AA,
+        )
+    for x, y in (reprojected or {}).values():
+        c = (int(round(x)), int(round(y)))
+        cv2.drawMarker(out, c, (0, 220, 255), cv2.MARKER_CROSS, 4 * r, 2, cv2.LINE_AA)
+    return out

@@ -72,6 +72,23 @@ def load_clicks(path: str | Path) -> ClicksFile:
     return _load(Path(path), ClicksFile, "landmark clicks file")
 
 
+def save_clicks(path: str | Path, clicks: ClicksFile) -> None:
+    """Write a clicks file (YAML) atomically."""
+    from ruamel.yaml import YAML
+
+    path = Path(path)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = None
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yaml.dump(clicks.model_dump(mode="json", exclude_none=True), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def load_floor(path: str | Path) -> FloorFile:
     return _load(Path(path), FloorFile, "floor points file")
 

@@ -62,3 +62,39 @@ def test_derived_prompts_are_drawn_on_their_frame():
     img = np.zeros((60, 80, 3), np.uint8)
     out = draw_derived(img, [(1, (10, 5, 40, 30))], scale=1.0)
     assert out[5, 10:40].any() and not out[40:, :].any()  # the box's top edge drawn, nothing far below
+
+
+def test_calibrate_page_fits_and_saves_the_clicked_landmarks(dash_game, monkeypatch):
+    from multicam.court.templates import load_template
+    from multicam.report.calibration import load_calibration
+
+    _calibrate(dash_game.game_path)
+    truth = json.loads((dash_game.game_path.parent / "calibration.json").read_text())
+    (dash_game.game_path.parent / "calibration.json").unlink()
+    game = yaml.safe_load(dash_game.game_path.read_text())
+    game.pop("calibration")
+    dash_game.game_path.write_text(yaml.safe_dump(game))
+    monkeypatch.setenv(data.ENV_VAR, dash_game.env())
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    at.switch_page("pages/calibrate.py")
+    at.run()
+    assert not at.exception, at.exception
+    t = load_template("basketball_fiba")
+    cam = CameraModel.from_json("side", truth["cameras"]["side"])
+    names = list(t.landmarks)
+    uv = cam.project(t.xy(names))
+    seen = {n: (float(x), float(y)) for n, (x, y) in zip(names, uv) if 0 < x < 64 and 0 < y < 48}
+    assert len(seen) >= 4
+    at.session_state[f"cal_clicks::{dash_game.game_path}"] = {"template": "basketball_fiba", "cameras": {"side": seen}}
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("side: focal" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Save calibration").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    cal = load_calibration(dash_game.game_path.parent / "calibration.json")
+    np.testing.assert_allclose(
+        cal.image_to_ground["side"], np.asarray(truth["cameras"]["side"]["H_image_to_ground"]), rtol=1e-3, atol=1e-3
+    )
+    assert yaml.safe_load(dash_game.game_path.read_text())["calibration"] == "calibration.json"
+    assert (dash_game.game_path.parent / "court_clicks.yaml").is_file()
