@@ -1,9 +1,10 @@
 """Prompt assist by geometry: the reference camera's box prompts projected into every other camera.
 
 For each box prompt on the reference camera, the box's bottom centre is the object's footprint;
-it goes to the floor through the reference camera's calibration, and a person-sized box
-(``person_width_m`` square, ``person_height_m`` tall) standing there is projected into every other
-camera at the same game time. That camera's frame gets a derived box prompt for the object,
+it goes to the floor through the reference camera's calibration, and a box of the object's size
+(its height and width measured from the reference box at that spot; ``person_height_m`` and
+``person_width_m`` when that looks wrong) standing there is projected into every other camera at
+the same game time. That camera's frame gets a derived box prompt for the object,
 unless it is ambiguous: the box overlaps the derived box of another object prompted within
 ``window_s`` with IoU above ``max_iou``,
 or less than ``min_inside`` of it is inside the image (or the object stands behind the camera).
@@ -30,6 +31,7 @@ class AssistOptions(BaseModel):
     person_width_m: float = Field(default=0.7, gt=0)
     max_iou: float = Field(default=0.5, ge=0, le=1, description="Derived boxes overlapping more are skipped.")
     min_inside: float = Field(default=0.9, gt=0, le=1, description="Share of the box that must be in the image.")
+    size_from_box: bool = Field(default=True, description="Size each box from the reference box (else the defaults).")
     window_s: float = Field(default=0.5, ge=0, description="Prompts this close in time are compared for overlap.")
     airborne: tuple[str, ...] = ("ball",)
 
@@ -89,9 +91,33 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def person_box(cam: CameraModel, floor_xy: Sequence[float], options: AssistOptions) -> tuple[float, ...] | None:
-    """The image box ``(x0, y0, x1, y1)`` of a person-sized box standing at ``floor_xy``; None when behind the camera."""
-    h, r = options.person_height_m, options.person_width_m / 2
+def object_size(cam: CameraModel, box_xyxy: Sequence[float], floor_xy: Sequence[float]) -> tuple[float, float]:
+    """``(height_m, width_m)`` of an object standing at ``floor_xy`` whose box in ``cam`` is ``box_xyxy``.
+
+    The height is where the ray through the box's top centre passes the vertical line at ``floor_xy``;
+    the width is the box's pixel width at the object's depth.
+    """
+    x0, y0, x1, y1 = box_xyxy
+    top = cam.undistort(np.array([[(x0 + x1) / 2, y0]]))[0]
+    d = cam.R.T @ np.linalg.solve(cam.K, np.array([top[0], top[1], 1.0]))
+    c = cam.position_m
+    p = np.asarray(floor_xy, dtype=np.float64)
+    s = float((p - c[:2]) @ d[:2] / max(float(d[:2] @ d[:2]), 1e-12))
+    height = c[2] + s * d[2]
+    depth = float(cam.depth(np.array([[p[0], p[1], max(height, 0.0) / 2]]))[0])
+    width = (x1 - x0) * depth / cam.focal_px
+    return float(height), float(width)
+
+
+def person_box(
+    cam: CameraModel, floor_xy: Sequence[float], options: AssistOptions, size: tuple[float, float] | None = None
+) -> tuple[float, ...] | None:
+    """The image box ``(x0, y0, x1, y1)`` of a person-sized box standing at ``floor_xy``; None when behind the camera.
+
+    ``size`` is ``(height_m, width_m)`` (default: ``options.person_height_m`` and ``person_width_m``).
+    """
+    h, w = size or (options.person_height_m, options.person_width_m)
+    r = w / 2
     x, y = float(floor_xy[0]), float(floor_xy[1])
     corners = np.array([[x + dx, y + dy, z] for dx in (-r, r) for dy in (-r, r) for z in (0.0, h)])
     if np.any(cam.depth(corners) <= 0.1):
@@ -125,6 +151,14 @@ def derive_prompts(
     if not sources:
         return derived, skipped
     feet = ref.image_to_floor(np.array([[(s.box_xyxy[0] + s.box_xyxy[2]) / 2, s.box_xyxy[3]] for s in sources]))
+    sizes = []
+    for s, xy in zip(sources, feet):  # each object's own size from its reference box, within sane bounds
+        size = (opts.person_height_m, opts.person_width_m)
+        if opts.size_from_box and np.all(np.isfinite(xy)):
+            h, w = object_size(ref, s.box_xyxy, xy)
+            if 0.5 * opts.person_height_m <= h <= 1.4 * opts.person_height_m:
+                size = (h, float(np.clip(w, 0.4 * opts.person_width_m, 1.5 * opts.person_width_m)))
+        sizes.append(size)
     for cam_name, cam in cameras.items():
         if cam_name == reference:
             continue
@@ -135,7 +169,7 @@ def derive_prompts(
             elif not np.all(np.isfinite(xy)):
                 skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "the box's bottom is above the horizon"))
             else:
-                box = person_box(cam, xy, opts)
+                box = person_box(cam, xy, opts, sizes[k])
                 if box is None or _inside(box, cam.resolution_wh) < opts.min_inside:
                     skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "outside the image"))
                 else:

@@ -4,7 +4,7 @@ At every step, each camera's floor estimates are matched to the positions the *o
 give (leave-one-out fusion, :func:`multicam.court.positions.fuse_floor`) with
 ``scipy.optimize.linear_sum_assignment``. A camera whose object ``a`` is matched to ``b`` while ``b``
 is matched to ``a`` has exchanged their identities (``swap``); ``a`` matched to ``b`` alone means the
-mask of ``a`` sits on ``b`` (``wrong_object``). Flags need a clear margin (the other object is nearer
+mask of ``a`` sits on ``b`` (``wrong_object``, only when the other cameras place ``a`` elsewhere). Flags need a clear margin (the other object is nearer
 by ``margin_m`` than ``a`` itself) and last ``min_steps`` steps. With two cameras only the
 non-reference camera can be blamed (the reference camera's prompts define who is who).
 """
@@ -27,7 +27,7 @@ class IdentityOptions(BaseModel):
 
     gate_m: float = Field(default=1.5, gt=0, description="Largest distance of a match (m).")
     margin_m: float = Field(default=0.75, ge=0, description="How much nearer the other object must be (m).")
-    tolerance_m: float = Field(default=1.0, gt=0, description="Fusion tolerance of the other cameras (m).")
+    tolerance_m: float = Field(default=1.5, gt=0, description="Fusion tolerance of the other cameras (m).")
     min_steps: int = Field(default=2, ge=1, description="Consecutive steps a flag needs.")
     max_gap: int = Field(default=1, ge=0, description="Steps a flag may skip and still be one moment.")
 
@@ -41,7 +41,7 @@ class IdentityFlag:
     object_id: int
     other_id: int
     kind: str  # "swap" or "wrong_object"
-    own_m: float  # distance to where the other cameras put object_id (inf when they do not see it)
+    own_m: float  # distance to where the other cameras put object_id (inf when they do not place it)
     other_m: float  # distance to where they put other_id
 
 
@@ -106,6 +106,8 @@ def step_flags(
             if own_m - other_m < options.margin_m:
                 continue
             kind = "swap" if match.get(b) == a else "wrong_object"
+            if kind == "wrong_object" and a not in fused:
+                continue  # the other cameras do not place a: two people close together, not evidence
             out.append(IdentityFlag(step, cam, a, b, kind, own_m, other_m))
     return out
 
