@@ -14,7 +14,7 @@ A game file is YAML; every relative path in it is relative to the game file's fo
       layout: interleave       # interleave | concat
       image_size: 1024         # SAM 2 input size, a multiple of 32
       device: auto             # auto | cpu | cuda | cuda:N | mps
-      prompt_assist: off       # off | geometry (derived box prompts from the calibration)
+      prompt_assist: null      # null | geometry (derived box prompts from the calibration)
     cameras:
       - name: side
         video: clips/side.mp4
@@ -75,9 +75,10 @@ class ProcessingConfig(_Frozen):
     layout: Layout = "interleave"
     image_size: int = Field(default=1024, ge=64, le=4096, description="SAM 2 input size (multiple of 32).")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps.")
-    prompt_assist: Literal["off", "geometry"] = Field(
-        default="off",
-        description="geometry: project the reference prompts into the other cameras (needs a calibration).",
+    prompt_assist: Literal["geometry"] | None = Field(
+        default=None,
+        description="geometry: add box prompts projected from the reference camera's (needs a calibration); "
+        "empty, none or off: no assist.",
     )
 
     @field_validator("image_size")
@@ -86,6 +87,12 @@ class ProcessingConfig(_Frozen):
         if value % 32:
             raise ValueError(f"must be a multiple of 32 (e.g. {round(value / 32) * 32}), got {value}")
         return value
+
+    @field_validator("prompt_assist", mode="before")
+    @classmethod
+    def _assist_off(cls, value):
+        # YAML 1.1 readers turn a bare `off` into False
+        return None if value in (False, None) or str(value).lower() in ("off", "none", "false", "") else value
 
     @field_validator("device")
     @classmethod
