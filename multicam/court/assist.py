@@ -6,8 +6,10 @@ it goes to the floor through the reference camera's calibration, and a box of th
 ``person_width_m`` when that looks wrong) standing there is projected into every other camera at
 the same game time. That camera's frame gets a derived box prompt for the object,
 unless it is ambiguous: the box overlaps the derived box of another object prompted within
-``window_s`` with IoU above ``max_iou``,
-or less than ``min_inside`` of it is inside the image (or the object stands behind the camera).
+``window_s`` with IoU above ``max_iou`` or is more than ``max_cover`` covered by it (one behind
+the other in that camera), the object's feet may be hidden by another object in the reference
+camera, or less than ``min_inside`` of it is inside the image (or the object stands behind the
+camera).
 Airborne objects (the ball) are skipped: their height is unknown from one camera.
 """
 
@@ -32,7 +34,10 @@ class AssistOptions(BaseModel):
     max_iou: float = Field(default=0.5, ge=0, le=1, description="Derived boxes overlapping more are skipped.")
     min_inside: float = Field(default=0.9, gt=0, le=1, description="Share of the box that must be in the image.")
     size_from_box: bool = Field(default=True, description="Size each box from the reference box (else the defaults).")
-    window_s: float = Field(default=0.5, ge=0, description="Prompts this close in time are compared for overlap.")
+    max_cover: float = Field(
+        default=0.5, gt=0, le=1, description="Skip when another object's box covers more than this share of this one."
+    )
+    window_s: float = Field(default=0.25, ge=0, description="Prompts this close in time are compared for overlap.")
     airborne: tuple[str, ...] = ("ball",)
 
 
@@ -109,6 +114,32 @@ def object_size(cam: CameraModel, box_xyxy: Sequence[float], floor_xy: Sequence[
     return float(height), float(width)
 
 
+def foot_hidden(source: SourcePrompt, sources: Sequence[SourcePrompt], margin: float = 2.0) -> bool:
+    """Whether the bottom of a reference box may be cut by another object standing in front of it.
+
+    True when the point just below the box's bottom centre lies inside the box of another object
+    prompted on the same frame whose bottom is lower in the picture (nearer the camera).
+    """
+    x0, _, x1, y1 = source.box_xyxy
+    fx, fy = (x0 + x1) / 2, y1
+    return any(
+        o.object_id != source.object_id
+        and o.frame == source.frame
+        and o.box_xyxy[0] <= fx < o.box_xyxy[2]
+        and o.box_xyxy[1] <= fy + margin
+        and o.box_xyxy[3] > fy
+        for o in sources
+    )
+
+
+def box_cover(a: Sequence[float], b: Sequence[float]) -> float:
+    """Share of box ``a`` that box ``b`` covers."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area > 0 else 0.0
+
+
 def person_box(
     cam: CameraModel, floor_xy: Sequence[float], options: AssistOptions, size: tuple[float, float] | None = None
 ) -> tuple[float, ...] | None:
@@ -151,6 +182,7 @@ def derive_prompts(
     if not sources:
         return derived, skipped
     feet = ref.image_to_floor(np.array([[(s.box_xyxy[0] + s.box_xyxy[2]) / 2, s.box_xyxy[3]] for s in sources]))
+    hidden = [foot_hidden(s, sources) for s in sources]
     sizes = []
     for s, xy in zip(sources, feet):  # each object's own size from its reference box, within sane bounds
         size = (opts.person_height_m, opts.person_width_m)
@@ -164,7 +196,9 @@ def derive_prompts(
             continue
         boxes: dict[int, tuple] = {}  # source index -> (floor xy, box)
         for k, (s, xy) in enumerate(zip(sources, feet)):
-            if s.name.lower() in airborne:
+            if hidden[k]:
+                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "its feet may be hidden in the reference"))
+            elif s.name.lower() in airborne:
                 skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "airborne object (height unknown)"))
             elif not np.all(np.isfinite(xy)):
                 skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "the box's bottom is above the horizon"))
@@ -177,15 +211,15 @@ def derive_prompts(
         for k, (xy, box) in boxes.items():
             s = sources[k]
             near = [
-                box_iou(box, b)
+                b
                 for j, (_, b) in boxes.items()
                 if sources[j].object_id != s.object_id and abs(sources[j].time - s.time) <= opts.window_s
             ]
-            worst = max(near, default=0.0)
-            if worst > opts.max_iou:
-                skipped.append(
-                    SkippedPrompt(s.object_id, cam_name, s.time, f"ambiguous (IoU {worst:.2f} with another object)")
-                )
+            worst = max((box_iou(box, b) for b in near), default=0.0)
+            cover = max((box_cover(box, b) for b in near), default=0.0)
+            if worst > opts.max_iou or cover > opts.max_cover:
+                why = f"IoU {worst:.2f} with" if worst > opts.max_iou else f"{cover:.0%} covered by"
+                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, f"ambiguous ({why} another object)"))
                 continue
             frame = frame_at(cam_name, s.time)
             if frame is None:

@@ -22,7 +22,7 @@ CAMS = {
 def _source(oid, xy, t=0.0, name="p"):
     """A reference box whose bottom centre is the object's foot point ``xy``."""
     u, v = CAMS["side"].project(np.array([xy]))[0]
-    return SourcePrompt(oid, name, t, 0, (u - 8, v - 40, u + 8, v))
+    return SourcePrompt(oid, name, t, int(round(t * 25)), (u - 8, v - 40, u + 8, v))
 
 
 def _frame(cam, t):
@@ -46,6 +46,11 @@ def test_a_prompt_lands_on_the_same_floor_point_in_every_camera():
         ([_source(1, (9.0, 6.0), name="ball")], ["airborne object (height unknown)"] * 2),
         ([_source(2, (9.0, 6.0)), _source(3, (9.2, 6.1), t=0.2)], ["ambiguous"] * 4),  # two people in one place
         ([_source(2, (9.0, 6.0)), _source(3, (9.2, 6.1), t=3.0)], []),  # ... at times far apart
+        ([_source(2, (9.0, 6.0)), _source(3, (9.0, 5.6))], ["its feet may be hidden in the reference"] * 2),
+        (
+            [_source(2, (8.0, 7.5)), _source(3, (6.0, 7.5), t=0.1)],
+            ["ambiguous"] * 2,
+        ),  # one behind the other in 'end' (IoU < 0.5)
     ],
 )
 def test_skipped_prompts_say_why(sources, reasons):
