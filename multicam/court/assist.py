@@ -1,7 +1,8 @@
 """Prompt assist by geometry: the reference camera's box prompts projected into every other camera.
 
-For each box prompt on the reference camera, the box's bottom centre is the object's footprint;
-it goes to the floor through the reference camera's calibration, and a box of the object's size
+For each box prompt on the reference camera, the box's bottom centre is the object's nearest foot;
+it goes to the floor through the reference camera's calibration and ``foot_to_centre_m`` further
+away from that camera (the body's centre), and a box of the object's size
 (its height and width measured from the reference box at that spot; ``person_height_m`` and
 ``person_width_m`` when that looks wrong) standing there is projected into every other camera at
 the same game time. That camera's frame gets a derived box prompt for the object,
@@ -36,6 +37,9 @@ class AssistOptions(BaseModel):
     size_from_box: bool = Field(default=True, description="Size each box from the reference box (else the defaults).")
     max_cover: float = Field(
         default=0.5, gt=0, le=1, description="Skip when another object's box covers more than this share of this one."
+    )
+    foot_to_centre_m: float = Field(
+        default=0.15, ge=0, description="From the box's bottom (the nearest foot) back to the body's centre (m)."
     )
     window_s: float = Field(default=0.25, ge=0, description="Prompts this close in time are compared for overlap.")
     airborne: tuple[str, ...] = ("ball",)
@@ -182,6 +186,9 @@ def derive_prompts(
     if not sources:
         return derived, skipped
     feet = ref.image_to_floor(np.array([[(s.box_xyxy[0] + s.box_xyxy[2]) / 2, s.box_xyxy[3]] for s in sources]))
+    if opts.foot_to_centre_m and len(feet):  # the box's bottom is the nearest foot: the body stands behind it
+        away = feet - ref.position_m[:2]
+        feet = feet + opts.foot_to_centre_m * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
     hidden = [foot_hidden(s, sources) for s in sources]
     sizes = []
     for s, xy in zip(sources, feet):  # each object's own size from its reference box, within sane bounds

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from multicam.court.assist import SourcePrompt, box_iou, derive_prompts
+from multicam.court.assist import AssistOptions, SourcePrompt, box_iou, derive_prompts
 from multicam.court.camera import CameraModel
 from multicam.synth.cameras import make_cameras
 
@@ -30,8 +30,11 @@ def _frame(cam, t):
 
 
 def test_a_prompt_lands_on_the_same_floor_point_in_every_camera():
-    derived, skipped = derive_prompts([_source(2, (9.0, 6.0))], CAMS, "side", _frame)
+    derived, skipped = derive_prompts([_source(2, (9.0, 6.0))], CAMS, "side", _frame, AssistOptions(foot_to_centre_m=0))
     assert {d.camera for d in derived} == {"end", "corner"} and skipped == []
+    behind, _ = derive_prompts([_source(2, (9.0, 6.0))], CAMS, "side", _frame)
+    away = np.array([9.0, 6.0]) - CAMS["side"].position_m[:2]
+    assert np.array(behind[0].floor_xy) == pytest.approx(np.array([9.0, 6.0]) + 0.15 * away / np.linalg.norm(away))
     for d in derived:
         assert d.floor_xy == pytest.approx((9.0, 6.0), abs=1e-6)
         foot = CAMS[d.camera].project(np.array([[9.0, 6.0]]))[0]
