@@ -170,6 +170,19 @@ def _inside(box: Sequence[float], wh: tuple[int, int]) -> float:
     return (clipped[2] - clipped[0]) * (clipped[3] - clipped[1]) / area
 
 
+def _sizes(ref: CameraModel, sources: Sequence[SourcePrompt], feet: np.ndarray, opts: AssistOptions) -> list:
+    """Each object's ``(height_m, width_m)`` from its reference box, within sane bounds of the defaults."""
+    sizes = []
+    for s, xy in zip(sources, feet):  # each object's own size from its reference box, within sane bounds
+        size = (opts.person_height_m, opts.person_width_m)
+        if opts.size_from_box and np.all(np.isfinite(xy)):
+            h, w = object_size(ref, s.box_xyxy, xy)
+            if 0.5 * opts.person_height_m <= h <= 1.4 * opts.person_height_m:
+                size = (h, float(np.clip(w, 0.4 * opts.person_width_m, 1.5 * opts.person_width_m)))
+        sizes.append(size)
+    return sizes
+
+
 def derive_prompts(
     sources: Sequence[SourcePrompt],
     cameras: Mapping[str, CameraModel],
@@ -190,14 +203,7 @@ def derive_prompts(
         away = feet - ref.position_m[:2]
         feet = feet + opts.foot_to_centre_m * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
     hidden = [foot_hidden(s, sources) for s in sources]
-    sizes = []
-    for s, xy in zip(sources, feet):  # each object's own size from its reference box, within sane bounds
-        size = (opts.person_height_m, opts.person_width_m)
-        if opts.size_from_box and np.all(np.isfinite(xy)):
-            h, w = object_size(ref, s.box_xyxy, xy)
-            if 0.5 * opts.person_height_m <= h <= 1.4 * opts.person_height_m:
-                size = (h, float(np.clip(w, 0.4 * opts.person_width_m, 1.5 * opts.person_width_m)))
-        sizes.append(size)
+    sizes = _sizes(ref, sources, feet, opts)
     for cam_name, cam in cameras.items():
         if cam_name == reference:
             continue
