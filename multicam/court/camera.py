@@ -17,6 +17,18 @@ import numpy as np
 CALIBRATION_UNITS = "m"
 
 
+def ground_homography(k: np.ndarray, rot: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Homography (3, 3) of the floor ``z = 0``: metres ``(X, Y, 1)`` -> pixels, ``K [r1 r2 t]``, normalised."""
+    h = k @ np.column_stack([rot[:, 0], rot[:, 1], t])
+    return h / h[2, 2]
+
+
+def image_homography(k: np.ndarray, rot: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Homography (3, 3): pixels -> floor metres ``(X, Y)``, the inverse of :func:`ground_homography`."""
+    h = np.linalg.inv(ground_homography(k, rot, t))
+    return h / h[2, 2]
+
+
 @dataclass(frozen=True)
 class CameraModel:
     """A pinhole camera with optional lens distortion.
@@ -56,13 +68,11 @@ class CameraModel:
 
     @property
     def H_ground_to_image(self) -> np.ndarray:
-        h = self.K @ np.column_stack([self.R[:, 0], self.R[:, 1], self.t])
-        return h / h[2, 2]
+        return ground_homography(self.K, self.R, self.t)
 
     @property
     def H_image_to_ground(self) -> np.ndarray:
-        h = np.linalg.inv(self.H_ground_to_image)
-        return h / h[2, 2]
+        return image_homography(self.K, self.R, self.t)
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """World points ``(N, 3)`` (or floor points ``(N, 2)``) to distorted pixels ``(N, 2)``."""

@@ -72,21 +72,25 @@ def load_clicks(path: str | Path) -> ClicksFile:
     return _load(Path(path), ClicksFile, "landmark clicks file")
 
 
-def save_clicks(path: str | Path, clicks: ClicksFile) -> None:
-    """Write a clicks file (YAML) atomically."""
-    from ruamel.yaml import YAML
-
-    path = Path(path)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = None
+def _dump_yaml_atomic(yaml, data, path: Path) -> None:
+    """``yaml.dump(data)`` into ``path`` through a temporary file renamed into place."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.dump(clicks.model_dump(mode="json", exclude_none=True), fh)
+            yaml.dump(data, fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_clicks(path: str | Path, clicks: ClicksFile) -> None:
+    """Write a clicks file (YAML) atomically."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = None
+    _dump_yaml_atomic(yaml, clicks.model_dump(mode="json", exclude_none=True), Path(path))
 
 
 def load_floor(path: str | Path) -> FloorFile:
@@ -202,14 +206,7 @@ def set_game_calibration(game_path: Path, relative: str) -> bool:
     keys = list(data.keys())
     pos = keys.index("prompts") + 1 if "prompts" in keys else len(keys)
     data.insert(pos, "calibration", relative)
-    fd, tmp = tempfile.mkstemp(prefix=game_path.name + ".", suffix=".tmp", dir=game_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.dump(data, fh)
-        os.replace(tmp, game_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _dump_yaml_atomic(yaml, data, game_path)
     return True
 
 

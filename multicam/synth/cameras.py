@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from multicam.court.camera import ground_homography, image_homography
+
 # Per camera index: (width factor of the widest camera, height / width).
 _SHAPES = (
     (1.0, 9 / 16),
@@ -113,14 +115,12 @@ class PinholeCamera:
     @property
     def H_ground_to_image(self) -> np.ndarray:
         """Homography (3, 3): ground metres ``(X, Y, 1)`` -> pixels, ``K [r1 r2 t]``, normalised."""
-        h = self.K @ np.column_stack([self.R[:, 0], self.R[:, 1], self.t])
-        return h / h[2, 2]
+        return ground_homography(self.K, self.R, self.t)
 
     @property
     def H_image_to_ground(self) -> np.ndarray:
         """Homography (3, 3): pixels -> ground metres ``(X, Y)``."""
-        h = np.linalg.inv(self.H_ground_to_image)
-        return h / h[2, 2]
+        return image_homography(self.K, self.R, self.t)
 
     def ground_visible_mask(self) -> np.ndarray:
         """``(H, W)`` bool: pixels whose viewing ray hits the ground in front of the camera (below the horizon)."""
