@@ -4,8 +4,10 @@ At every step, each camera's floor estimates are matched to the positions the *o
 give (leave-one-out fusion, :func:`multicam.court.positions.fuse_floor`) with
 ``scipy.optimize.linear_sum_assignment``. A camera whose object ``a`` is matched to ``b`` while ``b``
 is matched to ``a`` has exchanged their identities (``swap``); ``a`` matched to ``b`` alone means the
-mask of ``a`` sits on ``b`` (``wrong_object``, only when the other cameras place ``a`` elsewhere). Flags need a clear margin (the other object is nearer
-by ``margin_m`` than ``a`` itself) and last ``min_steps`` steps. With two cameras only the
+mask of ``a`` sits on ``b`` (``wrong_object``, only when the other cameras place ``a`` elsewhere).
+Flags need a clear margin (the other object is nearer by ``margin_m`` than ``a`` itself, plus the
+doubt where two other cameras disagree: half their distance) and last ``min_steps`` steps. With
+two cameras only the
 non-reference camera can be blamed (the reference camera's prompts define who is who).
 """
 
@@ -90,20 +92,23 @@ def step_flags(
         if not others or (len(cams) == 2 and cam == reference):
             continue
         ids = {i for c in others for i in estimates[c]} - exclude
-        fused = {}
+        fused, spread = {}, {}
         for i in ids:
             f = fuse_floor({c: estimates[c][i] for c in others if i in estimates[c]}, options.tolerance_m)
-            if f is not None and not f.disagree:
-                fused[i] = f.xy
+            if f is not None:  # two cameras that disagree give their mean, with their half-distance as doubt
+                fused[i], spread[i] = f.xy, (f.spread_m if f.disagree else 0.0)
         own = {i: xy for i, xy in estimates[cam].items() if i not in exclude}
-        match = match_to_positions(own, fused, options.gate_m)
+        match = match_to_positions(own, fused, options.gate_m + max(spread.values(), default=0.0))
         for a, b in match.items():
             if a == b:
                 continue
             pa = np.asarray(own[a])
             own_m = float(np.linalg.norm(pa - fused[a])) if a in fused else float("inf")
             other_m = float(np.linalg.norm(pa - fused[b]))
-            if own_m - other_m < options.margin_m:
+            if (
+                other_m > options.gate_m + spread[b]
+                or own_m - other_m < options.margin_m + spread.get(a, 0.0) + spread[b]
+            ):
                 continue
             kind = "swap" if match.get(b) == a else "wrong_object"
             if kind == "wrong_object" and a not in fused:
