@@ -44,10 +44,10 @@ lint: $(VENV)/.installed-test
 
 # The documentation site (mkdocs.yml, docs/) into site/; warnings are errors.
 docs: $(VENV)/.installed-test
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 docs-serve: $(VENV)/.installed-test
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 test: $(VENV)/.installed-test
 	$(MAKE) lint
