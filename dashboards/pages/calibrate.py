@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import court, data, prompt_edit, ui
 from multicam.court.calibrate import calibrate_camera
 from multicam.court.files import (
     CameraClicks,
@@ -17,6 +16,7 @@ from multicam.court.files import (
 )
 from multicam.court.templates import CourtError, builtin_templates, load_template
 from multicam.court.view import court_canvas, draw_objects
+from multicam.dashboards import court, data, prompt_edit, ui
 
 try:
     from streamlit_image_coordinates import streamlit_image_coordinates

@@ -10,8 +10,8 @@ import yaml
 from dash_helpers import CAMERAS, REPO
 from streamlit.testing.v1 import AppTest
 
-from dashboards import data
 from multicam.court.camera import CameraModel, calibration_json
+from multicam.dashboards import data
 from multicam.synth.cameras import look_at
 
 APP = REPO / "dashboards" / "app.py"
@@ -57,7 +57,7 @@ def test_review_shows_the_court_from_above_in_step_with_the_slider(calibrated_ap
 
 
 def test_derived_prompts_are_drawn_on_their_frame():
-    from dashboards.court import draw_derived
+    from multicam.dashboards.court import draw_derived
 
     img = np.zeros((60, 80, 3), np.uint8)
     out = draw_derived(img, [(1, (10, 5, 40, 30))], scale=1.0)
