@@ -7,8 +7,8 @@ is matched to ``a`` has exchanged their identities (``swap``); ``a`` matched to 
 mask of ``a`` sits on ``b`` (``wrong_object``, only when the other cameras place ``a`` elsewhere).
 Flags need a clear margin (the other object is nearer by ``margin_m`` than ``a`` itself, plus the
 doubt where two other cameras disagree: half their distance) and last ``min_steps`` steps. With
-two cameras only the
-non-reference camera can be blamed (the reference camera's prompts define who is who).
+two cameras only the non-reference camera can be blamed (the reference camera's prompts define
+who is who).
 """
 
 from __future__ import annotations
