@@ -37,12 +37,19 @@ def court_analysis(run: Run, calibration: Path | None):
 
 
 def top_down_image(run: Run, calibration: Path | None, time: float, labels: dict[int, str]) -> np.ndarray | None:
-    """The court seen from above at ``time`` (dots numbered by object id, 2 s trails); None without a calibration."""
+    """The court seen from above at ``time`` (dots numbered by object id in their overlay colours, 2 s trails).
+
+    None without a calibration with full cameras.
+    """
     got = court_analysis(run, calibration)
     if got is None:
         return None
+    from multicam.render import object_color_hex
+
     analysis, canvas = got
-    return top_down_at(canvas, analysis.positions.rows, time, trail_s=2.0, labels=labels)
+    ids = {r.object_id for r in analysis.positions.rows}
+    colours = {i: tuple(int(object_color_hex(i)[k : k + 2], 16) for k in (1, 3, 5)) for i in ids}
+    return top_down_at(canvas, analysis.positions.rows, time, trail_s=2.0, labels=labels, colours=colours)
 
 
 def draw_derived(
@@ -51,11 +58,11 @@ def draw_derived(
     """Derived prompts (prompt assist) drawn on a frame in their own style: dashed boxes marked 'derived'."""
     import cv2
 
-    from multicam.court.view import object_colour
+    from multicam.render import object_color_hex
 
     out = image_rgb.copy()
     for oid, (x0, y0, x1, y1) in boxes:
-        colour = object_colour(oid)
+        colour = tuple(int(object_color_hex(oid)[k : k + 2], 16) for k in (1, 3, 5))
         pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], dtype=np.float64) * scale
         for a, b in zip(pts[:-1], pts[1:]):
             n = max(2, int(np.linalg.norm(b - a) / 8))

@@ -65,29 +65,33 @@ def draw_objects(
     positions: Mapping[int, tuple[float, float]],
     trails: Mapping[int, Sequence[tuple[float, float]]] | None = None,
     labels: Mapping[int, str] | None = None,
+    colours: Mapping[int, tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """A copy of the canvas with each object as a numbered dot at ``positions[id]`` (metres) and its trail.
 
     Args:
         positions: ``{object_id: (x_m, y_m)}`` now.
-        trails: ``{object_id: [(x_m, y_m), ...]}`` oldest first (drawn fading in).
+        trails: ``{object_id: [(x_m, y_m), ...]}`` oldest first.
         labels: text in each dot (default: the id).
+        colours: RGB per object (default: :func:`object_colour`), e.g. the overlay colours of the dashboard.
     """
+
+    def colour(oid: int) -> tuple[int, int, int]:
+        return (colours or {}).get(oid) or object_colour(oid)
+
     img = canvas.image.copy()
     r = max(4, int(round(canvas.px_per_m * 0.45)))
     for oid, pts in (trails or {}).items():
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
         pts = pts[np.all(np.isfinite(pts), axis=1)]
         if len(pts) >= 2:
-            cv2.polylines(
-                img, [_fixed(canvas.to_px(pts))], False, object_colour(oid), max(1, r // 3), cv2.LINE_AA, SHIFT
-            )
+            cv2.polylines(img, [_fixed(canvas.to_px(pts))], False, colour(oid), max(1, r // 3), cv2.LINE_AA, SHIFT)
     for oid, xy in positions.items():
         if xy is None or not np.all(np.isfinite(xy)):
             continue
         c = canvas.to_px(np.array([xy]))[0]
         centre = (int(round(c[0])), int(round(c[1])))
-        cv2.circle(img, centre, r, object_colour(oid), -1, cv2.LINE_AA)
+        cv2.circle(img, centre, r, colour(oid), -1, cv2.LINE_AA)
         cv2.circle(img, centre, r, (20, 20, 20), 1, cv2.LINE_AA)
         text = (labels or {}).get(oid, str(oid))
         scale = r / 14
@@ -111,6 +115,7 @@ def top_down_at(
     time: float,
     trail_s: float = 2.0,
     labels: Mapping[int, str] | None = None,
+    colours: Mapping[int, tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """The court at game time ``time``: each object's latest position at or before it and its trail.
 
@@ -120,6 +125,7 @@ def top_down_at(
         time: the moment shown (s).
         trail_s: how far back the trails reach (s).
         labels: text in each dot (default: the id).
+        colours: RGB per object (default: :func:`object_colour`).
     """
     now: dict[int, tuple[float, float]] = {}
     now_t: dict[int, float] = {}
@@ -132,4 +138,4 @@ def top_down_at(
             now[r.object_id], now_t[r.object_id] = (r.x_m, r.y_m), r.time
     step = min((abs(b.time - a.time) for a, b in zip(rows, rows[1:]) if b.time != a.time), default=0.1)
     recent = {i: xy for i, xy in now.items() if time - now_t[i] <= max(3 * step, 0.25)}  # gone objects vanish
-    return draw_objects(canvas, recent, trails, labels)
+    return draw_objects(canvas, recent, trails, labels, colours)
