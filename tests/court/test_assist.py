@@ -110,3 +110,29 @@ def test_the_pipeline_adds_derived_prompts_when_the_game_asks(small_synth_game, 
     (folder / "game.yaml").write_text(yaml.safe_dump(game))
     with pytest.raises(GameFileError, match="prompt_assist: geometry needs a calibration"):
         _prepare(open_game(folder / "game.yaml"), ProcessOptions(untrained=True, progress=False))
+
+
+@pytest.mark.sam2
+@pytest.mark.slow
+def test_process_with_prompt_assist_lists_derived_prompts_in_the_manifest(small_synth_game, tmp_path):
+    """The real SAM 2 path (random weights, 64 px): the derived prompts reach the engine and the manifest."""
+    from multicam.pipeline import ProcessOptions, process_game
+    from multicam.rundir import open_run
+
+    folder = tmp_path / "game"
+    shutil.copytree(small_synth_game.parent, folder, ignore=shutil.ignore_patterns("ground_truth"))
+    game = yaml.safe_load((folder / "game.yaml").read_text())
+    game["processing"]["prompt_assist"] = "geometry"
+    game.pop("ground_truth", None)
+    (folder / "game.yaml").write_text(yaml.safe_dump(game))
+    result = process_game(
+        folder / "game.yaml",
+        ProcessOptions(untrained=True, image_size=64, device="cpu", runs_dir=tmp_path / "runs", progress=False),
+    )
+    run = open_run(result.run_dir)
+    record = run.manifest["derived_prompts"]
+    assert record["method"] == "geometry" and record["prompts"]
+    ref = run.reference
+    assert {p["camera"] for p in record["prompts"]} <= set(run.cameras) - {ref}
+    first = min(record["prompts"], key=lambda p: p["frame"])
+    assert run.frame(first["camera"], first["frame"]) is not None  # that frame was tracked

@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from multicam.cli import app
@@ -61,3 +62,22 @@ def test_report_without_full_cameras_says_why(small_synth_game, tmp_path):
     data = json.loads((out / "report.json").read_text())
     assert data["ground"]["available"] and not data["court"]["available"]
     assert "run `multicam calibrate`" in data["court"]["reason"]
+
+
+@pytest.mark.parametrize("change", ["drop", "resize"])
+def test_a_camera_missing_or_of_another_size_is_left_out_with_a_note(small_synth_game, tmp_path, change):
+    from multicam.court.analysis import analyse_run, load_court
+    from multicam.rundir import open_run
+
+    cal = json.loads((small_synth_game.parent / "calibration.json").read_text())
+    cam = sorted(cal["cameras"])[-1]
+    if change == "drop":
+        del cal["cameras"][cam]
+    else:
+        cal["cameras"][cam]["resolution_wh"] = [1920, 1080]
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(cal))
+    cameras, template = load_court(path)
+    analysis = analyse_run(open_run(small_synth_game.parent / "ground_truth"), cameras, template)
+    assert len(analysis.notes) == 1 and cam in analysis.notes[0] and "left out" in analysis.notes[0]
+    assert cam not in analysis.positions.cameras and analysis.positions.rows
