@@ -35,13 +35,13 @@ def calibrate(
         None, "--camera", help="With a single-camera OpenCV file: the game camera it is for."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Where to write [default: the game's calibration file, else calibration.json beside it]."
+        None, "--out", help="Where to write (default: the game's calibration file, else calibration.json beside it)."
     ),
     max_error_px: float | None = typer.Option(
-        None, "--max-error-px", min=0.0, help="Largest RMS reprojection error (px) [default: 1 % of the diagonal]."
+        None, "--max-error-px", min=0.0, help="Largest RMS reprojection error (px) (default: 1 % of the diagonal)."
     ),
     focal_px: float | None = typer.Option(
-        None, "--focal-px", min=0.0, help="Known focal length (px) for every clicked camera [default: estimated]."
+        None, "--focal-px", min=0.0, help="Known focal length (px) for every clicked camera (default: estimated)."
     ),
     list_templates: bool = typer.Option(False, "--list-templates", help="List the shipped templates and exit."),
 ) -> None:

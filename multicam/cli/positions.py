@@ -13,10 +13,10 @@ from multicam.cli import app
 def positions(
     run: Path = typer.Argument(..., help="The run directory (or ground-truth folder)."),
     calibration: Path | None = typer.Option(
-        None, "--calibration", help="calibration.json with K, R, t per camera [default: the game's]."
+        None, "--calibration", help="calibration.json with K, R, t per camera (default: the game's)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Folder for positions.csv [default: RUN; RUN/report for ground truth]."
+        None, "--out", help="Folder for positions.csv (default: RUN; RUN/report for ground truth)."
     ),
     tolerance_m: float = typer.Option(
         1.0, "--tolerance-m", min=0.0, help="A camera this far (m) from the others is dropped."
