@@ -168,6 +168,28 @@ def estimate_focal(h: np.ndarray, resolution_wh: tuple[int, int]) -> float | Non
     return float(f) if 0.05 * w < f < 50 * w else None
 
 
+def _fit_pose(obj: np.ndarray, img: np.ndarray, k0: np.ndarray, wh: tuple[int, int], estimate_focal: bool):
+    """``(rvec, tvec, K)`` from planar points: focal and pose together (``cv2.calibrateCamera`` with the
+    principal point, aspect ratio and zero distortion fixed) or the pose for a known ``k0`` (``cv2.solvePnP``)."""
+    if estimate_focal:
+        flags = (
+            cv2.CALIB_USE_INTRINSIC_GUESS
+            | cv2.CALIB_FIX_PRINCIPAL_POINT
+            | cv2.CALIB_FIX_ASPECT_RATIO
+            | cv2.CALIB_ZERO_TANGENT_DIST
+            | cv2.CALIB_FIX_K1
+            | cv2.CALIB_FIX_K2
+            | cv2.CALIB_FIX_K3
+        )
+        _, k, _, rvecs, tvecs = cv2.calibrateCamera([obj], [img], wh, k0, np.zeros(5), flags=flags)
+        return rvecs[0], tvecs[0], k
+    ok, rvec, tvec = cv2.solvePnP(obj, img, k0, None, flags=cv2.SOLVEPNP_IPPE)
+    if not ok:
+        return None, None, k0
+    rvec, tvec = cv2.solvePnPRefineLM(obj, img, k0, None, rvec, tvec)
+    return rvec, tvec, k0
+
+
 def calibrate_camera(
     camera: str,
     template: CourtTemplate,
@@ -241,24 +263,14 @@ def calibrate_camera(
     k0 = np.array([[focal, 0, w / 2], [0, focal, h / 2], [0, 0, 1]], dtype=np.float64)
     obj = np.column_stack([world[inlier], np.zeros(int(inlier.sum()))]).astype(np.float32)
     img = image[inlier].astype(np.float32)
-    if estimated:
-        flags = (
-            cv2.CALIB_USE_INTRINSIC_GUESS
-            | cv2.CALIB_FIX_PRINCIPAL_POINT
-            | cv2.CALIB_FIX_ASPECT_RATIO
-            | cv2.CALIB_ZERO_TANGENT_DIST
-            | cv2.CALIB_FIX_K1
-            | cv2.CALIB_FIX_K2
-            | cv2.CALIB_FIX_K3
+    try:
+        rvec, tvec, k = _fit_pose(obj, img, k0, (w, h), estimated)
+    except cv2.error:
+        rvec = None
+    if rvec is None:
+        raise CourtError(
+            f"camera {camera}: no camera pose fits these clicks; check that each click is on the landmark it names"
         )
-        _, k, _, rvecs, tvecs = cv2.calibrateCamera([obj], [img], (w, h), k0, np.zeros(5), flags=flags)
-        rvec, tvec = rvecs[0], tvecs[0]
-    else:
-        k = k0
-        ok, rvec, tvec = cv2.solvePnP(obj, img, k, None, flags=cv2.SOLVEPNP_IPPE)
-        if not ok:
-            raise CourtError(f"camera {camera}: no camera pose fits these clicks; check each click")
-        rvec, tvec = cv2.solvePnPRefineLM(obj, img, k, None, rvec, tvec)
     rot, _ = cv2.Rodrigues(rvec)
     cam = CameraModel(camera, (int(w), int(h)), np.asarray(k, np.float64), rot, np.asarray(tvec, np.float64).ravel())
     if np.any(cam.depth(np.column_stack([world, np.zeros(len(world))])) <= 0):
