@@ -59,16 +59,20 @@ def calibrate(
     _run(game, template, points, import_file, floor, camera_name, out, max_error_px, focal_px)
 
 
-def _existing_cameras(path: Path) -> dict:
-    """The fully calibrated cameras of an existing calibration file (empty when absent or unreadable)."""
+def _existing(path: Path) -> tuple[dict, object]:
+    """The fully calibrated cameras and the court of an existing calibration file (empty, None when unreadable)."""
     import json
 
+    from multicam.court.analysis import court_template_for
     from multicam.court.camera import cameras_from_json
 
     try:
-        return cameras_from_json(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cameras_from_json(data), court_template_for(data) if (
+            "template" in data or "court_size_m" in data
+        ) else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+        return {}, None
 
 
 def _open_game(path: Path):
@@ -116,7 +120,9 @@ def _run(game_path, template_spec, points, import_file, floor, camera_name, out,
     fits = {}
     rel_cal = game.config.calibration
     target = Path(out) if out is not None else (game.calibration_path or game.root / "calibration.json")
-    kept = _existing_cameras(target)
+    kept, previous_court = _existing(target)
+    if template is None and kept:
+        template = previous_court  # an import without --template keeps the court of the calibration it updates
     if import_file is not None:
         cameras = read_calibration(import_file, camera_name)
         if camera_name is not None:

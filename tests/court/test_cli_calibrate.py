@@ -166,3 +166,40 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(bare_game, tmp_path, c
 def test_list_templates(listing):
     res = runner.invoke(app, listing)
     assert res.exit_code == 0 and "basketball_fiba" in res.output and "ice_hockey" in res.output
+
+
+def test_a_single_camera_opencv_file_replaces_that_camera_and_keeps_the_others(bare_game, fiba, tmp_path):
+    import cv2
+
+    truth = true_cameras(tmp_path / "truth.json")
+    clicks = write_yaml(
+        tmp_path / "clicks.yaml",
+        {
+            "template": "basketball_fiba",
+            "cameras": {n: {"points": p} for n, p in clicks_for(truth, fiba, noise_px=1.0).items()},
+        },
+    )
+    assert runner.invoke(app, ["calibrate", str(bare_game), "--points", str(clicks)]).exit_code == 0
+    side = truth["side"]
+    rv = cv2.Rodrigues(side.R)[0].ravel()
+
+    def m(a):
+        return ", ".join(f"{v:.12g}" for v in np.asarray(a).ravel())
+
+    (tmp_path / "side.yml").write_text(
+        "%YAML:1.0\n---\n"
+        f"image_width: {side.resolution_wh[0]}\nimage_height: {side.resolution_wh[1]}\n"
+        f"camera_matrix: !!opencv-matrix\n   rows: 3\n   cols: 3\n   dt: d\n   data: [ {m(side.K)} ]\n"
+        f"distortion_coefficients: !!opencv-matrix\n   rows: 1\n   cols: 5\n   dt: d\n   data: [ 0., 0., 0., 0., 0. ]\n"
+        f"rvec: !!opencv-matrix\n   rows: 3\n   cols: 1\n   dt: d\n   data: [ {m(rv)} ]\n"
+        f"tvec: !!opencv-matrix\n   rows: 3\n   cols: 1\n   dt: d\n   data: [ {m(side.t)} ]\n"
+    )
+    res = runner.invoke(app, ["calibrate", str(bare_game), "--import", str(tmp_path / "side.yml"), "--camera", "side"])
+    assert res.exit_code == 0, res.output
+    assert "kept camera(s) ['corner', 'end']" in res.output and "taken as the court's" in res.output
+    data = json.loads((bare_game.parent / "calibration.json").read_text())
+    np.testing.assert_allclose(
+        data["cameras"]["side"]["H_image_to_ground"], side.H_image_to_ground, rtol=1e-6, atol=1e-6
+    )
+    assert "fit" not in data["cameras"]["side"] and set(data["cameras"]) == set(truth)
+    assert data["template"] == "basketball_fiba" and data["court_size_m"] == [28.0, 15.0]
