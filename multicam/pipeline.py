@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from multicam.errors import GameFileError, PromptError, RunDirError
 from multicam.game import GameConfig, format_validation_error
+from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
@@ -484,9 +485,7 @@ def _read_complete_lines(path: Path) -> list[str]:
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[FramePrompt]) -> int:

@@ -15,7 +15,6 @@ Videos are streamed: :func:`plan_render` returns :class:`RenderJob` objects whos
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +27,7 @@ import supervision as sv
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
+from multicam.io import atomic_path
 from multicam.masks import FrameMasks
 from multicam.rundir import ObjectInfo, Run, open_run
 from multicam.timeline import CameraTiming, Timeline
@@ -302,41 +302,39 @@ def write_video(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
     rate = Fraction(fps).limit_denominator(1001)
     container = None
     stream = None
     count = 0
     size: tuple[int, int] = (0, 0)
-    try:
-        for image in frames:
-            image = even_frame(np.ascontiguousarray(image, dtype=np.uint8))
+    with atomic_path(path) as tmp:
+        try:
+            for image in frames:
+                image = even_frame(np.ascontiguousarray(image, dtype=np.uint8))
+                if container is None:
+                    size = (image.shape[1], image.shape[0])
+                    container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+                    stream = container.add_stream("libx264", rate=rate)
+                    stream.width, stream.height = size
+                    stream.pix_fmt = "yuv420p"
+                    stream.options = {"crf": str(crf), "preset": preset}
+                elif (image.shape[1], image.shape[0]) != size:
+                    raise ValueError(
+                        f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
+                    )
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                for packet in stream.encode(frame):  # type: ignore[union-attr]
+                    container.mux(packet)
+                count += 1
             if container is None:
-                size = (image.shape[1], image.shape[0])
-                container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
-                stream = container.add_stream("libx264", rate=rate)
-                stream.width, stream.height = size
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": preset}
-            elif (image.shape[1], image.shape[0]) != size:
-                raise ValueError(
-                    f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
-                )
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            for packet in stream.encode(frame):  # type: ignore[union-attr]
+                raise ValueError(f"no frames to write to {path}")
+            for packet in stream.encode(None):  # type: ignore[union-attr]
                 container.mux(packet)
-            count += 1
-        if container is None:
-            raise ValueError(f"no frames to write to {path}")
-        for packet in stream.encode(None):  # type: ignore[union-attr]
-            container.mux(packet)
-        container.close()
-        container = None
-        os.replace(tmp, path)
-    finally:
-        if container is not None:
             container.close()
-        tmp.unlink(missing_ok=True)
+            container = None
+        finally:
+            if container is not None:
+                container.close()
     return VideoResult(path=path, frame_count=count, resolution_wh=size, fps=float(rate))
 
 

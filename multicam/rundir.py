@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 from multicam.errors import RunDirError
 from multicam.geometry import centroid_xy, foot_point_xy
+from multicam.io import write_json_atomic
 from multicam.masks import FrameMasks, read_masks_jsonl, write_jsonl_line
 
 MANIFEST = "manifest.json"
@@ -117,13 +117,6 @@ def next_run_dir(runs_dir: str | Path, game: str, name: str = "run") -> Path:
             return candidate
         except FileExistsError:
             n += 1
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class RunWriter:
