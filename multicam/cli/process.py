@@ -81,9 +81,10 @@ def process(
         if result.untrained:
             typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
         m = result.manifest
+        assert m is not None
         typer.echo(
             f"run resumed in {result.run_dir}: {result.frames} more frames "
-            f"({m['sequence_frames']} in the {m['layout']} sequence)"
+            f"({m.sequence_frames} in the {m.layout} sequence)"
         )
         return
     if game is None:
@@ -110,11 +111,12 @@ def process(
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
     result = process_game(game, options)
     m = result.manifest
+    assert m is not None
     typer.echo(f"run written to {result.run_dir}")
     typer.echo(
-        f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
-        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
-        f"{m['image_size']} px)"
+        f"  {result.frames} frames ({m.sequence_frames} in the {m.layout} sequence) in "
+        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m.device} ({m.dtype}, "
+        f"{m.image_size} px)"
     )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
