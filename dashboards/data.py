@@ -29,8 +29,9 @@ from multicam.clips import Clip, probe_clip
 from multicam.errors import MulticamError
 from multicam.game import Game, load_game
 from multicam.masks import FrameMasks
-from multicam.render import OverlayStyle, annotate_frame, banner_for, run_timeline
+from multicam.render import OverlayStyle, annotate_frame, banner_for
 from multicam.rundir import MANIFEST, Run, open_run
+from multicam.session import clips_timeline
 from multicam.timeline import CameraTiming, Timeline
 
 ENV_VAR = "MULTICAM_DASHBOARD"
@@ -194,12 +195,7 @@ def mtime(path: Path) -> float:
 
 def game_timeline(game: Game) -> Timeline:
     """A timeline from the game file's clips (offsets ``auto`` count as 0 until a run resolves them)."""
-    cams = []
-    for cam in game.config.cameras:
-        info = probe_clip(game.video_path(cam.name))
-        offset = 0.0 if cam.offset == "auto" or cam.name == game.config.reference else float(cam.offset)
-        cams.append(CameraTiming(name=cam.name, fps=info.fps, frame_count=info.frame_count, offset=offset))
-    return Timeline(cameras=tuple(cams), reference=game.config.reference)
+    return clips_timeline(game, {cam: probe_clip(game.video_path(cam)) for cam in game.config.camera_names})
 
 
 def time_step(timeline: Timeline) -> float:
@@ -335,7 +331,7 @@ def timeline_for(run: Run | None, game: Game) -> Timeline:
     """The run's timeline (offsets as the run resolved them), else the game file's."""
     if run is not None:
         try:
-            return run_timeline(run)
+            return run.timeline()
         except MulticamError:
             pass
     return cached_game_timeline(str(game.path), mtime(game.path))

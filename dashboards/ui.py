@@ -10,7 +10,6 @@ import streamlit as st
 from dashboards import data
 from multicam.errors import MulticamError
 from multicam.game import Game
-from multicam.render import find_game_file
 from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
@@ -63,7 +62,7 @@ def _open_typed_path(text: str, config: data.DashboardConfig) -> None:
     try:
         p = data.check_path(text, config.roots, "path")
         if p.is_dir() and (p / MANIFEST).is_file():
-            found = find_game_file(data.load_run(p))
+            found = data.load_run(p).game_path()
             game_file = str(found) if found else None
             if not game_file:
                 raise MulticamError(f"{p}: the run does not say which game it belongs to")

@@ -23,7 +23,6 @@ from multicam.masks import FrameMasks, decode_rle
 from multicam.report import checks
 from multicam.report.calibration import Calibration
 from multicam.rundir import Run, now_iso
-from multicam.timeline import CameraTiming, Timeline
 
 REPORT_FORMAT = "multicam-report"
 REPORT_FORMAT_VERSION = 1
@@ -200,10 +199,7 @@ def build_report(
     ids = sorted(set(objects_info) | {i for d in data_by_cam.values() for fo in d.objects for i in fo})
     names = {i: (objects_info[i].name if i in objects_info else f"object {i}") for i in ids}
     teams = {i: (objects_info[i].team if i in objects_info else None) for i in ids}
-    timeline = Timeline(
-        cameras=tuple(CameraTiming(c.name, c.fps, c.frame_count, c.offset) for c in cams_info.values()),
-        reference=reference,
-    )
+    timeline = run.timeline()
     notes: list[str] = []
     moments: list[Moment] = []
 

@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import data
 from multicam.prompts import load_prompts
-from multicam.render import run_timeline
 from multicam.rundir import open_run
 
 APP = REPO / "dashboards" / "app.py"
@@ -69,7 +68,7 @@ def test_the_slider_moves_every_camera_to_the_same_time(app, dash_game, time):
     shown = app.session_state["review_t"]
     assert shown == pytest.approx(time, abs=1 / 60)
     frames = parsed(app)
-    timeline = run_timeline(open_run(dash_game.run_path))
+    timeline = open_run(dash_game.run_path).timeline()
     for name, _, _, fps, _, _ in CAMERAS:
         expected = timeline.camera(name).frame_at(shown)
         if expected is None:
