@@ -10,6 +10,7 @@ import streamlit as st
 from dashboards import data
 from multicam.errors import MulticamError
 from multicam.game import Game
+from multicam.manifest import UNTRAINED_WARNING
 from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
@@ -143,7 +144,7 @@ def sidebar(config: data.DashboardConfig) -> Context:
             st.error(str(exc))
             ctx.entry = None
         if ctx.run is not None and ctx.run.untrained:
-            st.warning("UNTRAINED run (random weights): its masks only check the mechanics.")
+            st.warning(UNTRAINED_WARNING)
         st.caption(f"Runs folder: `{config.runs_dir.name}`", help=str(config.runs_dir))
     return ctx
 

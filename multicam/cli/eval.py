@@ -9,11 +9,7 @@ from pathlib import Path
 import typer
 
 from multicam.cli import app
-
-UNTRAINED_WARNING = (
-    "UNTRAINED MODEL: this run used random weights; its masks check the mechanics only "
-    "and its scores say nothing about accuracy."
-)
+from multicam.manifest import UNTRAINED_WARNING
 
 
 @app.command("eval")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from multicam.cli import app
+from multicam.manifest import UNTRAINED_WARNING
 
 
 @app.command()
@@ -34,7 +35,7 @@ def export(
         paths.append(path)
     if r.untrained:
         typer.secho(
-            "note: this run used an UNTRAINED model (random weights); its masks are not real results.",
+            f"note: {UNTRAINED_WARNING}",
             fg=typer.colors.RED,
             bold=True,
         )

@@ -70,7 +70,8 @@ def process(
 ) -> None:
     """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
     from multicam.errors import MulticamError
-    from multicam.pipeline import UNTRAINED_WARNING, ProcessOptions, process_game, resume_run
+    from multicam.manifest import UNTRAINED_WARNING
+    from multicam.pipeline import ProcessOptions, process_game, resume_run
 
     if resume is not None:
         if game is not None:

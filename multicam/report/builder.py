@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from multicam.geometry import apply_homography, foot_point_xy
+from multicam.manifest import UNTRAINED_WARNING
 from multicam.masks import FrameMasks, decode_rle
 from multicam.report import checks
 from multicam.report.calibration import Calibration
@@ -26,10 +27,6 @@ from multicam.rundir import Run, now_iso
 
 REPORT_FORMAT = "multicam-report"
 REPORT_FORMAT_VERSION = 1
-UNTRAINED_WARNING = (
-    "UNTRAINED MODEL: this run used random weights (model.untrained); its masks only check "
-    "the mechanics and its scores say nothing about tracking quality."
-)
 
 
 class ReportOptions(BaseModel):

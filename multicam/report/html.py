@@ -9,6 +9,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from multicam.manifest import UNTRAINED_WARNING
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 KIND_SYMBOL = {
     "lost": "x",
@@ -76,10 +78,7 @@ def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
 def _header(data: dict[str, Any]) -> str:
     out = [f"<h1>Consistency report: {html.escape(str(data['game']))}</h1>"]
     if data["untrained"]:
-        out.append(
-            "<div class='banner' id='untrained'>UNTRAINED MODEL - this run used random weights. Its masks "
-            "only check the mechanics; the scores below say nothing about tracking quality.</div>"
-        )
+        out.append(f"<div class='banner' id='untrained'>{html.escape(UNTRAINED_WARNING)}</div>")
     for w in data["warnings"]:
         if not data["untrained"] or "UNTRAINED" not in w:
             out.append(f"<div class='warn'>{html.escape(w)}</div>")
