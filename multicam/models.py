@@ -166,7 +166,7 @@ def download(
     import urllib.error
     import urllib.request
 
-    from tqdm import tqdm
+    from multicam.progress import progress as progress_display
 
     spec = get_model(name)
     target = models_dir() / spec.filename
@@ -189,7 +189,7 @@ def download(
                 length = response.headers.get("Content-Length")
                 expected = int(length) if length and length.isdigit() else None
                 total = spec.size_bytes if spec.size_bytes is not None else expected
-                with tqdm(
+                with progress_display(
                     total=total,
                     unit="B",
                     unit_scale=True,

@@ -376,9 +376,8 @@ def _run(
     resumes: list[dict[str, Any]] | None = None,
 ) -> ProcessResult:
     """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
-    from tqdm import tqdm
-
     from multicam.engine import FeatureCache, describe_cache
+    from multicam.progress import progress
 
     opened, layout = prep.opened, prep.layout
     cameras = [
@@ -403,7 +402,7 @@ def _run(
     t0 = time.perf_counter()
     with (
         RunWriter(run_dir, manifest, cameras, objects) as writer,
-        tqdm(
+        progress(
             total=len(layout),
             initial=done_before,
             unit="frame",
