@@ -29,6 +29,6 @@ def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "report.json", out / "report.html"
-    for path, text in zip(paths, (report_json(report.data), render_html(report.data))):
+    for path, text in zip(paths, (report_json(report.record), render_html(report.record))):
         write_text_atomic(path, text)
     return paths
