@@ -12,13 +12,15 @@ the file when unset.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
-from multicam.game import GameConfig
+from multicam.errors import MulticamError
+from multicam.game import GameConfig, format_validation_error
 
 FORMAT = "multicam-run"
 FORMAT_VERSION = 1
@@ -286,3 +288,35 @@ class RunManifest(Record):
     def updated(self, **fields: Any) -> RunManifest:
         """A copy with ``fields`` replaced (and checked)."""
         return RunManifest.model_validate({**self.model_dump(exclude_unset=True), **fields})
+
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+
+def read_versioned(
+    path: Path, model: type[RecordT], *, fmt: str, version: int, what: str, error: type[MulticamError], fix: str
+) -> RecordT:
+    """Read a JSON file whose ``format`` is ``fmt`` and whose ``format_version`` is at most ``version``.
+
+    Args:
+        model: the record to check it with.
+        what: what the file is, for messages ("a multicam run manifest").
+        error: the error raised, with one line naming the file (and field) and ``fix``.
+        fix: what the user should do, e.g. "run `multicam report` again".
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc.msg}); {fix}") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise error(f"{path}: not {what}; {fix}")
+    found = data.get("format_version", 1)
+    if not isinstance(found, int) or found > version:
+        raise error(
+            f"{path}: format_version {found} was written by a newer multicam (this one reads up to {version}); "
+            "upgrade multicam"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(format_validation_error(exc, str(path)) + f"; {fix}") from None

@@ -18,17 +18,14 @@ finished frame readable.
 from __future__ import annotations
 
 import csv
-import json
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from multicam.errors import RunDirError
-from multicam.game import Game, format_validation_error
+from multicam.game import Game
 from multicam.geometry import centroid_xy, foot_point_xy
 from multicam.io import write_json_atomic
 from multicam.manifest import (
@@ -38,6 +35,7 @@ from multicam.manifest import (
     CameraInfo,
     ObjectInfo,
     RunManifest,
+    read_versioned,
 )
 from multicam.masks import FrameMasks, read_masks_jsonl, write_jsonl_line
 from multicam.timeline import CameraTiming, Timeline
@@ -349,22 +347,15 @@ def read_manifest(path: str | Path) -> RunManifest:
             f"{path.parent} is not a run directory (no {MANIFEST}); "
             f"pass a folder made by `multicam process` or `multicam synth`"
         )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunDirError(f"{path}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise RunDirError(f"{path}: not a multicam run manifest")
-    version = data.get("format_version", 1)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise RunDirError(
-            f"{path}: format_version {version} was written by a newer multicam (this one reads up to "
-            f"{FORMAT_VERSION}); upgrade multicam"
-        )
-    try:
-        return RunManifest.model_validate(data)
-    except ValidationError as exc:
-        raise RunDirError(format_validation_error(exc, str(path))) from None
+    return read_versioned(
+        path,
+        RunManifest,
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        what="a multicam run manifest",
+        error=RunDirError,
+        fix="pass a folder made by `multicam process` or `multicam synth`",
+    )
 
 
 def open_run(path: str | Path) -> Run:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -560,13 +560,18 @@ def swap_check(data: RunData, camera: str, swaps: list[checks.Swap]) -> tuple[li
 
 
 # -- ground check --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GroundCheck:
-    """The ground section, the ``ground`` component of each (camera, object) compared, and moments."""
+Section = TypeVar("Section", GroundSection, AppearanceSection)
 
-    section: GroundSection
+
+@dataclass(frozen=True)
+class CheckResult(Generic[Section]):
+    """A cross-camera check's report section, the score component it gives each (camera, object) it
+    compared, its moments to review and its notes."""
+
+    section: Section
     components: Components = field(default_factory=dict)
     moments: list[Moment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 Positions = dict[int, dict[int, tuple[float, float]]]  # {object id: {frame: (x_m, y_m)}}
@@ -578,7 +583,7 @@ def ground_check(
     calibration: Calibration | None,
     feet: Mapping[tuple[str, int, int], tuple[float, float]],
     calibration_note: str | None = None,
-) -> GroundCheck:
+) -> CheckResult[GroundSection]:
     """Do the calibrated cameras put each object at the same place on the ground?
 
     Args:
@@ -587,7 +592,7 @@ def ground_check(
     """
     if calibration is None:
         reason = calibration_note or "no calibration file (pass --calibration FILE)"
-        return GroundCheck(GroundSection(tolerance_m=opts.tolerance_m, reason=reason))
+        return CheckResult(GroundSection(tolerance_m=opts.tolerance_m, reason=reason))
     usable, missing = usable_cameras(data, calibration)
     reason = f"no usable homography for camera(s) {sorted(missing)}" if missing else None
     base = {
@@ -598,7 +603,7 @@ def ground_check(
     }
     if len(usable) < 2:
         reason = (reason or "") + "; the ground check needs at least two calibrated cameras"
-        return GroundCheck(GroundSection(**base, reason=reason))
+        return CheckResult(GroundSection(**base, reason=reason))
     airborne = {n.lower() for n in opts.airborne}
     excluded = [i for i in data.ids if data.names[i].lower() in airborne]
     positions: dict[str, Positions] = {}
@@ -618,7 +623,7 @@ def ground_check(
     section = GroundSection(
         **base, reason=reason, excluded_objects=excluded, objects=objects, flagged=flagged, tracks=tracks
     )
-    return GroundCheck(section, components, moments)
+    return CheckResult(section, components, moments)
 
 
 def usable_cameras(data: RunData, calibration: Calibration) -> tuple[list[str], list[str]]:
@@ -759,16 +764,6 @@ def ground_flags(
 
 # -- appearance check ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class AppearanceCheck:
-    """The appearance section, the ``appearance`` component of each object compared, moments and notes."""
-
-    section: AppearanceSection
-    components: Components = field(default_factory=dict)
-    moments: list[Moment] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class CameraColours:
     """Colour histograms of one camera's objects over a few sampled frames."""
 
@@ -777,17 +772,17 @@ class CameraColours:
     frames_sampled: int
 
 
-def appearance_check(data: RunData, opts: ReportOptions, clips: Mapping[str, Path]) -> AppearanceCheck:
+def appearance_check(data: RunData, opts: ReportOptions, clips: Mapping[str, Path]) -> CheckResult[AppearanceSection]:
     """Does each object look (colour histograms) like itself in the reference camera rather than like another?"""
     if opts.appearance_samples == 0:
-        return AppearanceCheck(AppearanceSection(reason="disabled (appearance_samples = 0)"))
+        return CheckResult(AppearanceSection(reason="disabled (appearance_samples = 0)"))
     reference = data.reference
     if reference not in clips:
         reason = (
             f"the reference camera's clip ({reference}) was not found: the game's clips are needed "
             "for colour histograms"
         )
-        return AppearanceCheck(AppearanceSection(reason=reason))
+        return CheckResult(AppearanceSection(reason=reason))
     colours: dict[str, CameraColours] = {}
     notes: list[str] = []
     for cam, d in data.cameras.items():
@@ -802,7 +797,7 @@ def appearance_check(data: RunData, opts: ReportOptions, clips: Mapping[str, Pat
     frames_sampled = {cam: c.frames_sampled for cam, c in colours.items()}
     if reference not in colours:
         reason = f"the reference camera's clip ({reference}) could not be read"
-        return AppearanceCheck(AppearanceSection(reason=reason, frames_sampled=frames_sampled), notes=notes)
+        return CheckResult(AppearanceSection(reason=reason, frames_sampled=frames_sampled), notes=notes)
     records, components, moments = [], {}, []
     for cam, c in colours.items():
         if cam == reference:
@@ -815,7 +810,7 @@ def appearance_check(data: RunData, opts: ReportOptions, clips: Mapping[str, Pat
             if moment is not None:
                 moments.append(moment)
     section = AppearanceSection(available=True, frames_sampled=frames_sampled, matches=records)
-    return AppearanceCheck(section, components, moments, notes)
+    return CheckResult(section, components, moments, notes)
 
 
 def camera_colours(d: CameraData, clip_path: Path, opts: ReportOptions) -> CameraColours | str:

@@ -8,13 +8,13 @@ rounded to 4 decimals; ``None`` stands for "not measured" (and for NaN).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from multicam.errors import MulticamError
+from multicam.manifest import read_versioned
 
 REPORT_FORMAT = "multicam-report"
 REPORT_FORMAT_VERSION = 1
@@ -275,22 +275,12 @@ def read_report(path: str | Path) -> ReportRecord:
     Raises:
         MulticamError: not JSON, not a report, written by a newer multicam, or a field the schema rejects.
     """
-    from multicam.game import format_validation_error
-
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MulticamError(f"{path}: not valid JSON ({exc.msg}); run `multicam report` again") from None
-    if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
-        raise MulticamError(f"{path}: not a multicam report; run `multicam report` again")
-    version = data.get("format_version", 1)
-    if not isinstance(version, int) or version > REPORT_FORMAT_VERSION:
-        raise MulticamError(
-            f"{path}: format_version {version} was written by a newer multicam (this one reads up to "
-            f"{REPORT_FORMAT_VERSION}); upgrade multicam"
-        )
-    try:
-        return ReportRecord.model_validate(data)
-    except ValidationError as exc:
-        raise MulticamError(format_validation_error(exc, str(path)) + "; run `multicam report` again") from None
+    return read_versioned(
+        Path(path),
+        ReportRecord,
+        fmt=REPORT_FORMAT,
+        version=REPORT_FORMAT_VERSION,
+        what="a multicam report",
+        error=MulticamError,
+        fix="run `multicam report` again",
+    )
