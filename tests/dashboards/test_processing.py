@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards import processing
+from multicam.dashboards import processing
 
 FAKE_PROCESS = """
 import sys, time
