@@ -53,12 +53,6 @@ class ObjectInfo:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.object_id, "name": self.name, "team": self.team}
 
-    @classmethod
-    def from_json(cls, data: Any) -> ObjectInfo:
-        if isinstance(data, ObjectInfo):
-            return data
-        return cls(object_id=int(data["id"]), name=str(data["name"]), team=data.get("team"))
-
 
 @dataclass(frozen=True)
 class CameraInfo:
@@ -78,19 +72,6 @@ class CameraInfo:
             "frame_count": self.frame_count,
             "offset": self.offset,
         }
-
-    @classmethod
-    def from_json(cls, data: Any) -> CameraInfo:
-        if isinstance(data, CameraInfo):
-            return data
-        w, h = data["resolution_wh"]
-        return cls(
-            name=str(data["name"]),
-            resolution_wh=(int(w), int(h)),
-            fps=float(data["fps"]),
-            frame_count=int(data["frame_count"]),
-            offset=float(data["offset"]),
-        )
 
 
 class GameRef(Record):

@@ -11,17 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from multicam.errors import MulticamError
-from multicam.manifest import read_versioned
+from multicam.manifest import Record, read_versioned
 
 REPORT_FORMAT = "multicam-report"
 REPORT_FORMAT_VERSION = 1
-
-
-class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ReportOptions(Record):
