@@ -173,6 +173,20 @@ class RunData:
     def label(self, object_id: int) -> str:
         return f"{object_id} ({self.names[object_id]})"
 
+    def moment(
+        self,
+        camera: str,
+        frames: tuple[int, int],
+        object_id: int,
+        kind: str,
+        reason: str,
+        severity: float,
+        other: int | None = None,
+    ) -> Moment:
+        """A moment to review from ``frames`` ``(start, end)`` of a camera (its time: the start frame's)."""
+        start, end = frames
+        return Moment(camera, start, end, self.time_of(camera, start), object_id, other, kind, reason, severity)
+
 
 def _read_camera(run: Run, camera: str) -> CameraData:
     by_frame: dict[int, FrameMasks] = run.frames(camera)
@@ -458,46 +472,19 @@ def lost_moment(data: RunData, camera: str, oid: int, s: checks.Segment, fps: fl
     severity = (0.4 + 0.5 * min(1.0, seconds / 2.0)) * (0.4 if s.at_border else 1.0)
     where = " after touching the image border (probably left the view)" if s.at_border else ""
     back = "until the end" if s.kind == "end" else f"for {s.frames} frames ({seconds:.2f} s)"
-    return Moment(
-        camera,
-        s.start_frame,
-        s.end_frame,
-        data.time_of(camera, s.start_frame),
-        oid,
-        None,
-        "lost",
-        f"object {data.label(oid)} lost {back}{where}",
-        severity,
-    )
+    reason = f"object {data.label(oid)} lost {back}{where}"
+    return data.moment(camera, (s.start_frame, s.end_frame), oid, "lost", reason, severity)
 
 
 def low_score_moment(data: RunData, camera: str, oid: int, s: checks.Segment) -> Moment:
-    return Moment(
-        camera,
-        s.start_frame,
-        s.end_frame,
-        data.time_of(camera, s.start_frame),
-        oid,
-        None,
-        "low_score",
-        f"object {data.label(oid)} has a low score for {s.frames} frame(s)",
-        0.3,
-    )
+    reason = f"object {data.label(oid)} has a low score for {s.frames} frame(s)"
+    return data.moment(camera, (s.start_frame, s.end_frame), oid, "low_score", reason, 0.3)
 
 
 def jump_moment(data: RunData, camera: str, oid: int, j: checks.Jump) -> Moment:
     what = f"area changes x{j.area_ratio:.1f}" if j.reason == "area" else f"IoU with the previous mask is {j.iou:.2f}"
-    return Moment(
-        camera,
-        j.frame,
-        j.frame,
-        data.time_of(camera, j.frame),
-        oid,
-        None,
-        "jump",
-        f"mask of {data.label(oid)} jumps: {what}",
-        0.6 - 0.3 * min(j.iou, 1.0),
-    )
+    reason = f"mask of {data.label(oid)} jumps: {what}"
+    return data.moment(camera, (j.frame, j.frame), oid, "jump", reason, 0.6 - 0.3 * min(j.iou, 1.0))
 
 
 def overlap_check(
@@ -509,20 +496,12 @@ def overlap_check(
         a, b = run_["object_ids"]
         time = data.time_of(camera, run_["start_frame"])
         records.append(OverlapRecord(camera=camera, time=_r(time), **run_))
-        moments.append(
-            Moment(
-                camera,
-                run_["start_frame"],
-                run_["end_frame"],
-                time,
-                a,
-                b,
-                "overlap",
-                f"objects {data.label(a)} and {data.label(b)} claim the same pixels "
-                f"(up to {run_['max_fraction']:.0%} of the smaller mask, {run_['frames']} frame(s))",
-                0.3 + 0.5 * run_["max_fraction"],
-            )
+        reason = (
+            f"objects {data.label(a)} and {data.label(b)} claim the same pixels "
+            f"(up to {run_['max_fraction']:.0%} of the smaller mask, {run_['frames']} frame(s))"
         )
+        frames = (run_["start_frame"], run_["end_frame"])
+        moments.append(data.moment(camera, frames, a, "overlap", reason, 0.3 + 0.5 * run_["max_fraction"], b))
     return records, moments
 
 
@@ -543,19 +522,8 @@ def swap_check(data: RunData, camera: str, swaps: list[checks.Swap]) -> tuple[li
                 crossed=_r(s.crossed),
             )
         )
-        moments.append(
-            Moment(
-                camera,
-                s.frame,
-                s.frame,
-                time,
-                a,
-                b,
-                "swap",
-                f"objects {data.label(a)} and {data.label(b)} exchange identities (by {s.by})",
-                1.0,
-            )
-        )
+        reason = f"objects {data.label(a)} and {data.label(b)} exchange identities (by {s.by})"
+        moments.append(data.moment(camera, (s.frame, s.frame), a, "swap", reason, 1.0, b))
     return records, moments
 
 
@@ -868,19 +836,12 @@ def appearance_match(
         return record, None
     d = data.cameras[m.camera]
     first = next(f for f, fo in zip(d.frames, d.objects) if m.object_id in fo)
-    moment = Moment(
-        m.camera,
-        first,
-        first,
-        data.time_of(m.camera, first),
-        m.object_id,
-        m.best_other,
-        "appearance",
+    reason = (
         f"in camera {m.camera}, {data.label(m.object_id)} looks more like {data.label(m.best_other)} in "
-        f"{data.reference} ({m.best_other_similarity:.2f} vs {m.own:.2f})" + (" - a teammate" if teammate else ""),
-        0.4 if teammate else 0.7,
+        f"{data.reference} ({m.best_other_similarity:.2f} vs {m.own:.2f})" + (" - a teammate" if teammate else "")
     )
-    return record, moment
+    severity = 0.4 if teammate else 0.7
+    return record, data.moment(m.camera, (first, first), m.object_id, "appearance", reason, severity, m.best_other)
 
 
 # -- helpers -------------------------------------------------------------------------------
