@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from multicam.dashboards import court, data, ui
+from multicam.manifest import UNTRAINED_WARNING
 from multicam.render import OverlayStyle, object_color_hex
 
 PLAY_INTERVAL_S = 0.15
@@ -28,7 +29,7 @@ if st.session_state.get("review_focus") not in timeline.names:
     st.session_state["review_focus"] = None
 
 if run.untrained:
-    st.warning("UNTRAINED run (random weights): masks show that the pipeline works, not what a trained model finds.")
+    st.warning(UNTRAINED_WARNING)
 if entry.status != "complete":
     st.info(f"This run is {entry.status}: showing the frames written so far.")
 
@@ -182,7 +183,7 @@ def _grid() -> None:
 
 
 derived: dict[tuple[str, int], list] = {}
-for d in (run.manifest.get("derived_prompts") or {}).get("prompts", []):
-    derived.setdefault((d["camera"], d["frame"]), []).append((d["object_id"], tuple(d["box_xyxy"])))
+for d in run.manifest.derived_prompts.prompts if run.manifest.derived_prompts is not None else ():
+    derived.setdefault((d.camera, d.frame), []).append((d.object_id, d.box_xyxy))
 
 st.fragment(_grid, run_every=PLAY_INTERVAL_S if playing else None)()

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from multicam.court.camera import CameraModel
+from multicam.manifest import DerivedPrompt, DerivedPrompts, SkippedPrompt
 
 
 class AssistOptions(BaseModel):
@@ -56,39 +57,8 @@ class SourcePrompt:
     box_xyxy: tuple[float, float, float, float]
 
 
-@dataclass(frozen=True)
-class DerivedPrompt:
-    """A box prompt made for another camera from a reference prompt."""
-
-    object_id: int
-    camera: str
-    frame: int
-    time: float
-    box_xyxy: tuple[float, float, float, float]
-    floor_xy: tuple[float, float]
-    source_frame: int
-
-    def to_json(self) -> dict:
-        return {
-            "object_id": self.object_id,
-            "camera": self.camera,
-            "frame": self.frame,
-            "time": round(self.time, 4),
-            "box_xyxy": [round(v, 1) for v in self.box_xyxy],
-            "floor_xy": [round(v, 3) for v in self.floor_xy],
-            "source_frame": self.source_frame,
-        }
-
-
-@dataclass(frozen=True)
-class SkippedPrompt:
-    object_id: int
-    camera: str
-    time: float
-    reason: str
-
-    def to_json(self) -> dict:
-        return {"object_id": self.object_id, "camera": self.camera, "time": round(self.time, 4), "reason": self.reason}
+def _skip(source: SourcePrompt, camera: str, reason: str) -> SkippedPrompt:
+    return SkippedPrompt(object_id=source.object_id, camera=camera, time=source.time, reason=reason)
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -210,15 +180,15 @@ def derive_prompts(
         boxes: dict[int, tuple] = {}  # source index -> (floor xy, box)
         for k, (s, xy) in enumerate(zip(sources, feet)):
             if hidden[k]:
-                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "its feet may be hidden in the reference"))
+                skipped.append(_skip(s, cam_name, "its feet may be hidden in the reference"))
             elif s.name.lower() in airborne:
-                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "airborne object (height unknown)"))
+                skipped.append(_skip(s, cam_name, "airborne object (height unknown)"))
             elif not np.all(np.isfinite(xy)):
-                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "the box's bottom is above the horizon"))
+                skipped.append(_skip(s, cam_name, "the box's bottom is above the horizon"))
             else:
                 box = person_box(cam, xy, opts, sizes[k])
                 if box is None or _inside(box, cam.resolution_wh) < opts.min_inside:
-                    skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, "outside the image"))
+                    skipped.append(_skip(s, cam_name, "outside the image"))
                 else:
                     boxes[k] = (xy, box)
         for k, (xy, box) in boxes.items():
@@ -232,21 +202,29 @@ def derive_prompts(
             cover = max((box_cover(box, b) for b in near), default=0.0)
             if worst > opts.max_iou or cover > opts.max_cover:
                 why = f"IoU {worst:.2f} with" if worst > opts.max_iou else f"{cover:.0%} covered by"
-                skipped.append(SkippedPrompt(s.object_id, cam_name, s.time, f"ambiguous ({why} another object)"))
+                skipped.append(_skip(s, cam_name, f"ambiguous ({why} another object)"))
                 continue
             frame = frame_at(cam_name, s.time)
             if frame is None:
-                skipped.append(
-                    SkippedPrompt(s.object_id, cam_name, s.time, "the camera's clip does not cover this time")
-                )
+                skipped.append(_skip(s, cam_name, "the camera's clip does not cover this time"))
                 continue
             derived.append(
-                DerivedPrompt(s.object_id, cam_name, frame, s.time, box, (float(xy[0]), float(xy[1])), s.frame)
+                DerivedPrompt(
+                    object_id=s.object_id,
+                    camera=cam_name,
+                    frame=frame,
+                    time=s.time,
+                    box_xyxy=box,
+                    floor_xy=(float(xy[0]), float(xy[1])),
+                    source_frame=s.frame,
+                )
             )
     return derived, skipped
 
 
-def assist_game_prompts(opened, layout, prompts: list, options: AssistOptions | None = None) -> tuple[list, dict]:
+def assist_game_prompts(
+    opened, layout, prompts: list, options: AssistOptions | None = None
+) -> tuple[list, DerivedPrompts]:
     """Derived prompts for a game whose ``processing.prompt_assist`` is ``geometry`` (the pipeline's edge).
 
     Args:
@@ -308,10 +286,5 @@ def assist_game_prompts(opened, layout, prompts: list, options: AssistOptions | 
         )
         for d in kept
     ]
-    record = {
-        "method": "geometry",
-        "calibration": str(game.calibration_path),
-        "prompts": [d.to_json() for d in kept],
-        "skipped": [s.to_json() for s in skipped],
-    }
+    record = DerivedPrompts(calibration=str(game.calibration_path), prompts=kept, skipped=skipped)
     return sorted([*prompts, *extra], key=lambda fp: (fp.index, fp.object_id)), record

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ from multicam.court.calibrate import CameraFit
 from multicam.court.camera import CameraModel, calibration_json
 from multicam.court.importers import court_transform, move_to_court, triangulate
 from multicam.court.templates import CourtError, CourtTemplate
-from multicam.rundir import write_json_atomic
+from multicam.io import atomic_path, write_json_atomic
 
 
 class _Frozen(BaseModel):
@@ -73,15 +71,9 @@ def load_clicks(path: str | Path) -> ClicksFile:
 
 
 def _dump_yaml_atomic(yaml, data, path: Path) -> None:
-    """``yaml.dump(data)`` into ``path`` through a temporary file renamed into place."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.dump(data, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``yaml.dump(data)`` into ``path`` atomically (see :func:`multicam.io.atomic_path`)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
 
 
 def save_clicks(path: str | Path, clicks: ClicksFile) -> None:

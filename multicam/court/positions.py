@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from multicam.court.camera import CameraModel
 from multicam.court.importers import triangulate
+from multicam.io import atomic_path
 
 
 class PositionOptions(BaseModel):
@@ -278,16 +279,12 @@ def positions_columns(cameras: Sequence[str]) -> list[str]:
 
 
 def write_positions_csv(path: Path, positions: Positions) -> None:
-    """Write positions.csv atomically (a temporary file renamed into place)."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write positions.csv atomically (see :func:`multicam.io.atomic_path`)."""
 
     def num(v: float | None, nd: int = 3) -> str:
         return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
 
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(positions_columns(positions.cameras))
         for r in positions.rows:
@@ -310,7 +307,6 @@ def write_positions_csv(path: Path, positions: Positions) -> None:
                     *(num(r.per_camera[c][i]) if c in r.per_camera else "" for c in positions.cameras for i in (0, 1)),
                 ]
             )
-    os.replace(tmp, path)
 
 
 def read_tracks(path: Path) -> dict[str, dict[int, dict[int, Observation]]]:
@@ -335,14 +331,9 @@ def steps_from_run(run, tracks: dict[str, dict[int, dict[int, Observation]]] | N
 
     Every other camera contributes its frame nearest to that game time (``Timeline.frame_at``).
     """
-    from multicam.timeline import CameraTiming, Timeline
-
     cams = run.cameras
-    reference = run.reference if run.reference in cams else next(iter(cams))
-    timeline = Timeline(
-        cameras=tuple(CameraTiming(c.name, c.fps, c.frame_count, c.offset) for c in cams.values()),
-        reference=reference,
-    )
+    timeline = run.timeline()
+    reference = timeline.reference
     tracks = tracks if tracks is not None else read_tracks(run.path / "tracks.csv")
     ref_frames = sorted(tracks.get(reference, {}))
     if not ref_frames:  # nothing in the reference camera: step along the first camera that has frames

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import numpy as np
@@ -89,10 +90,10 @@ def test_the_pipeline_adds_derived_prompts_when_the_game_asks(small_synth_game, 
     (folder / "game.yaml").write_text(yaml.safe_dump(game))
     prep = _prepare(open_game(folder / "game.yaml"), ProcessOptions(untrained=True, progress=False))
     record = prep.derived_prompts
-    assert record["method"] == "geometry" and record["prompts"]
+    assert record.method == "geometry" and record.prompts
     ref = game["reference"]
     derived = [p for p in prep.prompts if p.camera != ref and not p.positive]
-    assert len(derived) == len(record["prompts"])
+    assert len(derived) == len(record.prompts)
     # each derived box is on its own object in the ground truth (largest IoU among the true boxes)
     boxes = {}
     with (folder / "ground_truth" / "tracks.csv").open() as fh:
@@ -130,9 +131,11 @@ def test_process_with_prompt_assist_lists_derived_prompts_in_the_manifest(small_
         ProcessOptions(untrained=True, image_size=64, device="cpu", runs_dir=tmp_path / "runs", progress=False),
     )
     run = open_run(result.run_dir)
-    record = run.manifest["derived_prompts"]
-    assert record["method"] == "geometry" and record["prompts"]
+    record = run.manifest.derived_prompts
+    assert record is not None and record.method == "geometry" and record.prompts
     ref = run.reference
-    assert {p["camera"] for p in record["prompts"]} <= set(run.cameras) - {ref}
-    first = min(record["prompts"], key=lambda p: p["frame"])
-    assert run.frame(first["camera"], first["frame"]) is not None  # that frame was tracked
+    assert {p.camera for p in record.prompts} <= set(run.cameras) - {ref}
+    first = min(record.prompts, key=lambda p: p.frame)
+    assert run.frame(first.camera, first.frame) is not None  # that frame was tracked
+    saved = json.loads((run.path / "manifest.json").read_text())["derived_prompts"]["prompts"][0]
+    assert all(len(str(v).split(".")[-1]) <= 1 for v in saved["box_xyxy"])  # boxes written to 0.1 px

@@ -36,7 +36,17 @@ def calibrated_app(dash_game, monkeypatch):
     manifest = json.loads((dash_game.run_path / "manifest.json").read_text())
     manifest["derived_prompts"] = {
         "method": "geometry",
-        "prompts": [{"object_id": 1, "camera": "end", "frame": 0, "time": 0.0, "box_xyxy": [10, 5, 40, 30]}],
+        "prompts": [
+            {
+                "object_id": 1,
+                "camera": "end",
+                "frame": 0,
+                "time": 0.0,
+                "box_xyxy": [10, 5, 40, 30],
+                "floor_xy": [14.0, 7.5],
+                "source_frame": 0,
+            }
+        ],
     }
     (dash_game.run_path / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setenv(data.ENV_VAR, dash_game.env())
