@@ -39,7 +39,9 @@ def foreground_foot_points(frame: np.ndarray, background: np.ndarray, threshold:
     dist = np.sqrt((diff * diff).sum(axis=2)) if diff.ndim == 3 else np.abs(diff)
     fg = (dist > threshold).astype(np.uint8)
     h, w = fg.shape
-    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # compression speckles
+    # compression speckles: a 2x2 opening, anchored so that nothing shifts
+    square = np.ones((2, 2), np.uint8)
+    fg = cv2.dilate(cv2.erode(fg, square, anchor=(0, 0)), square, anchor=(1, 1))
     tall = max(3, int(round(h / 40)) | 1)
     fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (3, tall)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)

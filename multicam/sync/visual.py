@@ -193,7 +193,9 @@ def drop_encoder_steps(values: np.ndarray, times_s: np.ndarray, key: np.ndarray)
     bad[:WARMUP_STEPS] = True
     step_key = np.asarray(key[1:], dtype=bool)  # step i ends on frame i + 1
     if step_key.mean() <= 0.5 and step_key.sum() >= 3:
-        phase = np.arange(len(values)) - np.maximum.accumulate(np.where(step_key, np.arange(len(values)), 0))
+        frames = np.arange(len(key))
+        last_key = np.maximum.accumulate(np.where(np.asarray(key, dtype=bool), frames, 0))
+        phase = frames[1:] - last_key[1:]  # frames since the last key frame, at the end of each step
         bad |= step_key  # the step into a key frame
         bad[1:] |= step_key[:-1]  # and the step out of it
         typical = np.zeros(int(phase.max()) + 1)
