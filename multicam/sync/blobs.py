@@ -17,9 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from multicam.clips import open_container, video_stream
 from multicam.errors import ClipError
 from multicam.sync.geometric import FootTracks
+from multicam.sync.visual import small_frames
 
 DEFAULT_WIDTH = 320  # px: frames are analysed at this width (points are scaled back)
 BACKGROUND_FRAMES = 60  # frames spread over the clip for the median background
@@ -63,34 +63,15 @@ def read_foot_points(path: str | Path, width: int = DEFAULT_WIDTH, threshold: fl
     Raises:
         ClipError: the file cannot be opened or decoded, or has no video stream.
     """
-    import av
-
-    path = Path(path)
 
     def frames():
-        container = open_container(path)
-        try:
-            stream = video_stream(container, path)
-            stream.thread_type = "AUTO"
-            rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
-            start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-            w0, h0 = stream.codec_context.width, stream.codec_context.height
-            w = max(16, min(int(width), w0))
-            h = max(16, int(round(h0 * w / w0)))
-            for i, frame in enumerate(container.decode(stream)):
-                t = float(frame.time) - start if frame.time is not None else i / rate
-                rgb = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
-                yield t, rgb, rate, (w0 / w, h0 / h)
-        except av.error.FFmpegError as exc:
-            raise ClipError(f"{path}: the video cannot be decoded ({exc}); the file may be corrupt") from exc
-        finally:
-            container.close()
+        return small_frames(path, width, "rgb24", min_size=16)
 
     kept: list[np.ndarray] = []
     stride = 1
-    for i, (_, rgb, _, _) in enumerate(frames()):
+    for i, frame in enumerate(frames()):
         if i % stride == 0:
-            kept.append(rgb)
+            kept.append(frame.pixels)
             if len(kept) > 2 * BACKGROUND_FRAMES:
                 kept, stride = kept[::2], stride * 2
     if not kept:
@@ -98,10 +79,10 @@ def read_foot_points(path: str | Path, width: int = DEFAULT_WIDTH, threshold: fl
     background = np.median(np.stack(kept), axis=0).astype(np.uint8)
     times, points = [], []
     rate, scale = 25.0, (1.0, 1.0)
-    for t, rgb, fps, factors in frames():
-        times.append(t)
-        points.append(foreground_foot_points(rgb, background, threshold))
-        rate, scale = fps, factors
+    for frame in frames():
+        times.append(frame.time)
+        points.append(foreground_foot_points(frame.pixels, background, threshold))
+        rate, scale = frame.fps, frame.scale
     return FootTracks.from_frames(times, points, rate).scaled(*scale)
 
 

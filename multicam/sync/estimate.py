@@ -33,6 +33,7 @@ from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy,
 Method = Literal["auto", "audio", "visual", "geometry"]
 METHODS: tuple[str, ...] = ("auto", "audio", "visual", "geometry")
 DEFAULT_MIN_CONFIDENCE = 0.5
+MIN_GEOMETRY_WIDTH = 200  # px: smaller clips give foot points too rough to trust (7 frames off at 134 px)
 GEOMETRY_WINDOW_FRAMES = 3.0  # a confident visual answer is refined geometrically within this many reference frames
 
 
@@ -174,7 +175,9 @@ def estimate_offset(
     """
     estimates: list[MethodEstimate] = []
     notes: list[str] = []
-    order = ("audio", "visual", "geometry") if options.method == "auto" else (options.method,)
+    # calibrated cameras: the floor positions first (no unrelated pair scored 0.5 on the test set,
+    # while motion curves of tiny players sometimes agree by chance), then the motion
+    order = ("audio", "geometry", "visual") if options.method == "auto" else (options.method,)
     if options.method == "auto" and not _calibrated(cam, ref):
         order = ("audio", "visual")
     threshold = options.min_confidence
@@ -244,6 +247,11 @@ def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOp
     if method == "geometry":
         if not _calibrated(cam, ref):
             raise SyncError("the game has no calibration (image-to-floor homography) for both cameras")
+        small = [c.info.path.name for c in (ref, cam) if c.info.width < MIN_GEOMETRY_WIDTH]
+        if small:
+            raise SyncError(
+                f"{', '.join(small)} is under {MIN_GEOMETRY_WIDTH} px wide: too small to find feet in the pictures"
+            )
         return geometric_offset(
             ref.feet,
             cam.feet,

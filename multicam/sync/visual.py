@@ -12,7 +12,7 @@ Decoding (:func:`read_motion_energy`) is the only I/O here; the rest are pure fu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -121,8 +121,20 @@ def motion_energy(frames: Iterable[np.ndarray], gate: float = 0.0) -> np.ndarray
     return np.asarray(out, dtype=np.float64)
 
 
-def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCurve:
-    """Decode a clip (PyAV) into small grey frames and measure its motion energy.
+@dataclass(frozen=True)
+class SmallFrame:
+    """One decoded frame, reduced: clip ``time`` (s), ``key`` frame flag, ``pixels``, the clip's ``fps``
+    and ``scale`` ``(sx, sy)`` from these pixels to the clip's."""
+
+    time: float
+    key: bool
+    pixels: np.ndarray
+    fps: float
+    scale: tuple[float, float]
+
+
+def small_frames(path: str | Path, width: int, pixel_format: str = "gray", min_size: int = 8) -> Iterator[SmallFrame]:
+    """Decode a clip (PyAV) into frames ``width`` px wide (never wider than the clip), in ``pixel_format``.
 
     Frame times come from the stream's timestamps, so variable frame rates are handled.
 
@@ -139,31 +151,43 @@ def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCu
         rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         w0, h0 = stream.codec_context.width, stream.codec_context.height
-        w = max(8, min(int(width), w0))
-        h = max(8, int(round(h0 * w / w0)))
-        times: list[float] = []
-        keys: list[bool] = []
-        kept: list[np.ndarray] = []  # every `stride`-th frame, for the change level
-        stride = 1
-
-        def frames():
-            nonlocal stride, kept
-            for i, frame in enumerate(container.decode(stream)):
-                times.append(float(frame.time) - start if frame.time is not None else i / rate)
-                keys.append(bool(frame.key_frame))
-                grey = frame.reformat(width=w, height=h, format="gray", interpolation="AREA").to_ndarray()
-                if i % stride == 0:
-                    kept.append(grey)
-                    if len(kept) > KEPT_FRAMES:
-                        kept, stride = kept[::2], stride * 2
-                yield grey
-
-        try:
-            values = motion_energy(frames(), gate=NOISE_GATE)
-        except av.error.FFmpegError as exc:
-            raise ClipError(f"{path}: the video cannot be decoded ({exc}); the file may be corrupt") from exc
+        w = max(min_size, min(int(width), w0))
+        h = max(min_size, int(round(h0 * w / w0)))
+        for i, frame in enumerate(container.decode(stream)):
+            time = float(frame.time) - start if frame.time is not None else i / rate
+            pixels = frame.reformat(width=w, height=h, format=pixel_format, interpolation="AREA").to_ndarray()
+            yield SmallFrame(time, bool(frame.key_frame), pixels, rate, (w0 / w, h0 / h))
+    except av.error.FFmpegError as exc:
+        raise ClipError(f"{path}: the video cannot be decoded ({exc}); the file may be corrupt") from exc
     finally:
         container.close()
+
+
+def read_motion_energy(path: str | Path, width: int = DEFAULT_WIDTH) -> MotionCurve:
+    """Decode a clip (:func:`small_frames`, grey) and measure its motion energy.
+
+    Raises:
+        ClipError: the file cannot be opened or decoded, or has no video stream.
+    """
+    times: list[float] = []
+    keys: list[bool] = []
+    kept: list[np.ndarray] = []  # every `stride`-th frame, for the change level
+    stride = 1
+    rate = 25.0
+
+    def frames():
+        nonlocal stride, kept, rate
+        for i, frame in enumerate(small_frames(path, width)):
+            times.append(frame.time)
+            keys.append(frame.key)
+            rate = frame.fps
+            if i % stride == 0:
+                kept.append(frame.pixels)
+                if len(kept) > KEPT_FRAMES:
+                    kept, stride = kept[::2], stride * 2
+            yield frame.pixels
+
+    values = motion_energy(frames(), gate=NOISE_GATE)
     t = np.asarray(times, dtype=np.float64)
     mid = 0.5 * (t[1:] + t[:-1]) if len(t) > 1 else np.zeros(0)
     values, mid = drop_encoder_steps(values, mid, np.asarray(keys, dtype=bool))
@@ -330,6 +354,7 @@ def null_confidence(peak: float, second_peak: float, null: np.ndarray) -> tuple[
 
 __all__ = [
     "MotionCurve",
+    "SmallFrame",
     "change_level",
     "highpass",
     "motion_energy",
@@ -337,6 +362,7 @@ __all__ = [
     "null_maxima",
     "read_motion_energy",
     "resample_curve",
+    "small_frames",
     "visual_offset",
     "weighted_xcorr",
 ]
