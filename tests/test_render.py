@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 
 import av
 import numpy as np
@@ -297,3 +301,83 @@ def test_find_game_file_reads_the_manifest(tmp_path, recorded):
     ):
         pass
     assert find_game_file(open_run(tmp_path / "run")) == (tmp_path / "G" if recorded else None)
+
+
+# -- pictures as today's renderer drew them ------------------------------------------------------
+# tests/data/render_reference.npz holds a small synthetic game (two cameras' decoded frames and
+# ground-truth label maps, from multicam.synth) and the frames of the videos `multicam render`
+# wrote from it before drawing was moved into object boxes (supervision's full-frame annotators),
+# decoded back to RGB. Regenerate (only when the pictures are meant to change) with
+#   MULTICAM_WRITE_RENDER_REFERENCE=1 python -m pytest tests/test_render.py -k reference
+REFERENCE = Path(__file__).parent / "data" / "render_reference.npz"
+REFERENCE_CAMERAS = (("a", 25.0, 0.0), ("b", 30.0, -0.07))
+
+
+def reference_inputs() -> dict[str, np.ndarray]:
+    """Frames and label maps of a tiny synthetic game: ``<cam>_frames (N, H, W, 3)``, ``<cam>_labels (N, H, W)``."""
+    from multicam.clips import Clip
+    from multicam.synth import SynthConfig, generate_game
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = SynthConfig(
+            seed=5,
+            num_cameras=2,
+            players_per_team=2,
+            duration_s=0.4,
+            width=160,
+            fps=tuple(f for _, f, _ in REFERENCE_CAMERAS),
+            offsets=tuple(o for _, _, o in REFERENCE_CAMERAS),
+            durations=(0.4, 0.4),
+            audio=False,
+            noise_std=0.0,
+        )
+        folder = Path(tmp) / "g"
+        generate_game(cfg, folder)
+        truth = open_run(folder / "ground_truth")
+        arrays = {}
+        for (name, _, _), cam in zip(REFERENCE_CAMERAS, truth.cameras.values()):
+            with Clip(folder / "clips" / f"{cam.name}.mp4") as clip:
+                arrays[f"{name}_frames"] = np.stack([img for _, img in clip.iter_frames()])
+            frames = truth.frames(cam.name)
+            arrays[f"{name}_labels"] = np.stack([frames[i].label_map() for i in range(cam.frame_count)]).astype(np.uint8)
+        return arrays
+
+
+def build_reference_run(root: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """A game (clips encoded from the stored frames) and an untrained run with the stored label maps."""
+    from ruamel.yaml import YAML
+
+    cams, game_cams = [], []
+    for name, fps, offset in REFERENCE_CAMERAS:
+        frames = arrays[f"{name}_frames"]
+        write_video(iter(frames), root / "clips" / f"{name}.mp4", fps, crf=12)
+        cams.append(CameraInfo(name, (frames.shape[2], frames.shape[1]), fps, len(frames), offset))
+        game_cams.append({"name": name, "video": f"clips/{name}.mp4", "offset": offset})
+    with (root / "game.yaml").open("w") as fh:
+        YAML().dump({"name": "ref", "reference": "a", "cameras": game_cams}, fh)
+    ids = sorted({int(i) for name, _, _ in REFERENCE_CAMERAS for i in np.unique(arrays[f"{name}_labels"]) if i})
+    objects = [ObjectInfo(i, f"p{i}") for i in ids]
+    manifest = {"game_path": str(root / "game.yaml"), "reference": "a", "model": {"untrained": True}}
+    with RunWriter(root / "run", manifest, cams, objects) as writer:
+        for cam in cams:
+            for i, lm in enumerate(arrays[f"{cam.name}_labels"]):
+                writer.write(FrameMasks.from_label_map(cam.name, i, cam.offset + i / cam.fps, lm.astype(np.int32)))
+    return root / "run"
+
+
+def decoded(path: Path) -> np.ndarray:
+    with Clip(path) as clip:
+        return np.stack([img for _, img in clip.iter_frames()])
+
+
+@pytest.mark.skipif(not os.environ.get("MULTICAM_WRITE_RENDER_REFERENCE"), reason="writes the reference file")
+def test_write_render_reference(tmp_path):
+    arrays = reference_inputs()
+    run = build_reference_run(tmp_path, arrays)
+    result = CliRunner().invoke(app, ["render", str(run), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    for video in ("a", "b", "mosaic"):
+        arrays[f"out_{video}"] = decoded(tmp_path / "out" / f"{video}.mp4")
+    arrays["out_mosaic"] = arrays["out_mosaic"][::2]  # every other frame keeps the file under 1 MB
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(REFERENCE, **arrays)
