@@ -339,7 +339,9 @@ def reference_inputs() -> dict[str, np.ndarray]:
             with Clip(folder / "clips" / f"{cam.name}.mp4") as clip:
                 arrays[f"{name}_frames"] = np.stack([img for _, img in clip.iter_frames()])
             frames = truth.frames(cam.name)
-            arrays[f"{name}_labels"] = np.stack([frames[i].label_map() for i in range(cam.frame_count)]).astype(np.uint8)
+            arrays[f"{name}_labels"] = np.stack([frames[i].label_map() for i in range(cam.frame_count)]).astype(
+                np.uint8
+            )
         return arrays
 
 
