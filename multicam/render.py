@@ -1,21 +1,31 @@
 """Annotated frames and videos: masks, ids and names drawn on a run's camera frames.
 
-Drawing is done by pure functions over RGB ``uint8`` images of shape ``(H, W, 3)``:
-:func:`annotate_frame` overlays one camera frame's masks (supervision's mask, polygon,
-box and label annotators, coloured by object id so that an object has the same colour
-in every camera), :func:`draw_banner` marks frames (e.g. an untrained run) and
-:func:`mosaic` tiles several cameras into one picture.
+Drawing is done by functions over RGB ``uint8`` images of shape ``(H, W, 3)``:
+:func:`annotate_frame` overlays one camera frame's masks (translucent fills, contours, boxes
+and ``"<id> <name>"`` labels, coloured by object id so that an object has the same colour in
+every camera), :func:`draw_banner` marks frames (e.g. an untrained run) and :func:`mosaic`
+tiles several cameras into one picture.
 
-Videos are streamed: :func:`plan_render` returns :class:`RenderJob` objects whose
-``frames()`` iterator decodes and annotates one frame at a time, and
-:func:`write_video` encodes any iterator of frames as browser-playable H.264 MP4
-(PyAV, libx264, yuv420p, even dimensions, ``+faststart``).
+Drawing costs little beside the video itself: each object's RLE is decoded once per frame
+(pycocotools) and everything else happens inside the object's box (fill blended with
+``cv2.addWeighted`` on the box, contours with ``cv2.findContours`` on the box), never on
+full-frame layers. :func:`annotate_into` draws in place on a frame the caller owns.
+
+Videos are streamed. :func:`render_run` writes a run's per-camera videos and the synchronized
+mosaic in ONE pass: every camera's clip is decoded once, on its own thread (PyAV, threaded
+decoding), each frame is annotated once, and the annotated frame goes both to its camera's
+encoder and, scaled, into the mosaic; each video is encoded on its own thread, with bounded
+queues between the stages. :func:`plan_render` gives the same videos one at a time as
+:class:`RenderJob` iterators, and :func:`write_video` encodes any iterator of frames as
+browser-playable H.264 MP4 (PyAV, libx264, yuv420p, even dimensions, ``+faststart``).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,11 +34,12 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import pycocotools.mask as mask_utils
 import supervision as sv
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
-from multicam.masks import FrameMasks
+from multicam.masks import FrameMasks, ObjectMask
 from multicam.rundir import ObjectInfo, Run, open_run
 from multicam.timeline import CameraTiming, Timeline
 
@@ -113,6 +124,170 @@ def to_detections(
     return sv.Detections(xyxy=xyxy, mask=masks, class_id=ids, tracker_id=ids.copy(), confidence=confidence)
 
 
+@dataclass(frozen=True)
+class BoxMask:
+    """One object's mask cut to its box, in the pixels of the image it is drawn on.
+
+    Attributes:
+        object_id: the object's id.
+        x0, y0: the box's top-left corner in the image.
+        mask: boolean ``(h, w)`` crop of the mask; the box is ``[x0, x0 + w) x [y0, y0 + h)``.
+        xyxy: the box as supervision draws it (inclusive right/bottom edge), for labels and boxes.
+    """
+
+    object_id: int
+    x0: int
+    y0: int
+    mask: np.ndarray = field(repr=False)
+    xyxy: tuple[float, float, float, float]
+
+    @property
+    def area(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+
+def box_mask(obj: ObjectMask, resolution_wh: tuple[int, int]) -> BoxMask | None:
+    """Decode an object's RLE once (pycocotools) and cut it to its box, scaled to ``resolution_wh``.
+
+    Masks of another size than the image are scaled with nearest-neighbour sampling, pixel for
+    pixel as ``cv2.resize(..., INTER_NEAREST)`` of the whole mask would. ``None`` for an empty mask.
+    """
+    if obj.box_xyxy is None:
+        return None
+    width, height = resolution_wh
+    mw, mh = obj.resolution_wh
+    x0, y0, x1, y1 = obj.box_xyxy
+    full = _decode_uint8(obj.rle)
+    sx, sy = width / mw, height / mh
+    xyxy = (x0 * sx, y0 * sy, x1 * sx - 1, y1 * sy - 1)  # supervision boxes are inclusive
+    if (mw, mh) == (width, height):
+        return BoxMask(obj.object_id, x0, y0, full[y0:y1, x0:x1].astype(bool), xyxy)
+    # image pixels whose nearest mask pixel lies in the box: floor(i / s) in [x0, x1)
+    ix0, iy0 = math.ceil(x0 * sx), math.ceil(y0 * sy)
+    ix1, iy1 = min(width, math.ceil(x1 * sx)), min(height, math.ceil(y1 * sy))
+    cols = np.minimum((np.arange(ix0, ix1) * (mw / width)).astype(np.intp), mw - 1)
+    rows = np.minimum((np.arange(iy0, iy1) * (mh / height)).astype(np.intp), mh - 1)
+    return BoxMask(obj.object_id, ix0, iy0, full[np.ix_(rows, cols)].astype(bool), xyxy)
+
+
+def _decode_uint8(rle: Mapping) -> np.ndarray:
+    """pycocotools' decode of one RLE, ``(H, W)`` uint8 0/1 (no full-frame conversion to bool)."""
+    counts = rle["counts"]
+    raw = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return mask_utils.decode(raw)
+
+
+def box_masks(
+    frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None = None, visible_ids: frozenset[int] | None = None
+) -> list[BoxMask]:
+    """A frame's visible, non-empty objects as :class:`BoxMask` in ``resolution_wh`` pixels, ordered by id."""
+    wh = resolution_wh or frame_masks.resolution_wh
+    out = []
+    for obj in frame_masks.objects:
+        if visible_ids is not None and obj.object_id not in visible_ids:
+            continue
+        bm = box_mask(obj, wh)
+        if bm is not None and bm.mask.size:
+            out.append(bm)
+    return out
+
+
+def _rgb(color: sv.Color) -> tuple[int, int, int]:
+    return int(color.r), int(color.g), int(color.b)
+
+
+# supervision draws on BGR pictures; its label annotator gets the palette with red and blue swapped
+# so that it draws the right colours straight on our RGB frames (no channel flips of the frame).
+_PALETTE_SWAPPED = sv.ColorPalette(colors=[sv.Color(r=c.b, g=c.g, b=c.r) for c in PALETTE.colors])
+
+
+def fill_masks(canvas: np.ndarray, masks: Sequence[BoxMask], opacity: float) -> None:
+    """Blend each mask's colour into ``canvas`` (RGB, in place), only inside each object's box.
+
+    Where masks overlap the smaller one is on top, and every pixel is blended once from its
+    original value (as one translucent layer of all masks would be).
+    """
+    if opacity <= 0 or not masks:
+        return
+    originals = [canvas[m.y0 : m.y0 + m.mask.shape[0], m.x0 : m.x0 + m.mask.shape[1]].copy() for m in masks]
+    for k in sorted(range(len(masks)), key=lambda k: masks[k].area, reverse=True):
+        m, original = masks[k], originals[k]
+        colour = np.empty_like(original)
+        colour[:] = _rgb(object_color(m.object_id))
+        blended = cv2.addWeighted(colour, float(opacity), original, 1.0 - float(opacity), 0.0)
+        roi = canvas[m.y0 : m.y0 + m.mask.shape[0], m.x0 : m.x0 + m.mask.shape[1]]
+        np.copyto(roi, blended, where=m.mask[..., None])
+
+
+def draw_contours(canvas: np.ndarray, masks: Sequence[BoxMask], thickness: int, color_rgb=None) -> None:
+    """Draw each mask's contours (all of them, holes included) on ``canvas`` in place, in its colour."""
+    height, width = canvas.shape[:2]
+    for m in masks:
+        h, w = m.mask.shape
+        # one pixel of background around the box (where the image has it), as on the full frame
+        px0, py0 = max(0, m.x0 - 1), max(0, m.y0 - 1)
+        px1, py1 = min(width, m.x0 + w + 1), min(height, m.y0 + h + 1)
+        padded = np.zeros((py1 - py0, px1 - px0), np.uint8)
+        padded[m.y0 - py0 : m.y0 - py0 + h, m.x0 - px0 : m.x0 - px0 + w] = m.mask
+        contours, _ = cv2.findContours(padded, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(px0, py0))
+        polygons = [c for c in contours if c.shape[0] >= 3]
+        if polygons:
+            colour = color_rgb or _rgb(object_color(m.object_id))
+            cv2.polylines(canvas, polygons, isClosed=True, color=colour, thickness=thickness)
+
+
+def draw_labels(
+    canvas: np.ndarray, masks: Sequence[BoxMask], objects: Mapping[int, ObjectInfo], *, boxes: bool, labels: bool
+) -> None:
+    """Draw boxes and ``"<id> <name>"`` labels (spread apart where they would overlap) on ``canvas`` in place."""
+    if not masks or not (boxes or labels):
+        return
+    wh = (canvas.shape[1], canvas.shape[0])
+    thickness = line_thickness(wh)
+    if boxes:
+        for m in masks:
+            x0, y0, x1, y1 = (int(v) for v in m.xyxy)
+            cv2.rectangle(canvas, (x0, y0), (x1, y1), _rgb(object_color(m.object_id)), thickness)
+    if labels:
+        ids = np.array([m.object_id for m in masks], dtype=int)
+        det = sv.Detections(xyxy=np.array([m.xyxy for m in masks], dtype=np.float32), class_id=ids)
+        annotator = sv.LabelAnnotator(
+            color=_PALETTE_SWAPPED, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
+        )
+        annotator.annotate(canvas, det, [object_label(int(i), objects) for i in ids])
+
+
+def line_thickness(resolution_wh: tuple[int, int]) -> int:
+    """Contour and box thickness for a frame size."""
+    return max(1, sv.calculate_optimal_line_thickness(resolution_wh=resolution_wh) // 2)
+
+
+def annotate_into(
+    canvas: np.ndarray,
+    frame_masks: FrameMasks | None,
+    objects: Mapping[int, ObjectInfo],
+    style: OverlayStyle = OverlayStyle(),
+    *,
+    ground_truth: FrameMasks | None = None,
+) -> np.ndarray:
+    """Draw a frame's masks, contours, boxes, labels and ground truth on an RGB image IN PLACE.
+
+    What :func:`annotate_frame` draws, without the banner and without copying the frame:
+    for a frame the caller owns (e.g. just decoded). Returns ``canvas``.
+    """
+    wh = (canvas.shape[1], canvas.shape[0])
+    if frame_masks is not None:
+        masks = box_masks(frame_masks, wh, style.visible_ids)
+        if masks:
+            if style.mode == "fill":
+                fill_masks(canvas, masks, style.opacity)
+            draw_contours(canvas, masks, line_thickness(wh))
+            draw_labels(canvas, masks, objects, boxes=style.boxes, labels=style.labels)
+    if ground_truth is not None:
+        draw_contours(canvas, box_masks(ground_truth, wh, style.visible_ids), 1, _rgb(GT_COLOR))
+    return canvas
+
+
 def annotate_frame(
     image: np.ndarray,
     frame_masks: FrameMasks | None,
@@ -135,30 +310,11 @@ def annotate_frame(
     Returns:
         The annotated RGB ``(H, W, 3)`` uint8 image.
     """
-    height, width = image.shape[:2]
-    wh = (width, height)
-    scene = np.ascontiguousarray(image[..., ::-1])  # supervision draws in BGR
-    thickness = max(1, sv.calculate_optimal_line_thickness(resolution_wh=wh) // 2)
-    if frame_masks is not None:
-        det = to_detections(frame_masks, wh, style.visible_ids)
-        if len(det):
-            if style.mode == "fill" and style.opacity > 0:
-                scene = sv.MaskAnnotator(color=PALETTE, opacity=float(style.opacity)).annotate(scene, det)
-            scene = sv.PolygonAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
-            if style.boxes:
-                scene = sv.BoxAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
-            if style.labels:
-                labels = [object_label(int(i), objects) for i in det.class_id]
-                scene = sv.LabelAnnotator(
-                    color=PALETTE, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
-                ).annotate(scene, det, labels)
-    if ground_truth is not None:
-        gt = to_detections(ground_truth, wh, style.visible_ids)
-        if len(gt):
-            scene = sv.PolygonAnnotator(color=GT_COLOR, thickness=1).annotate(scene, gt)
-    out = np.ascontiguousarray(scene[..., ::-1])
+    out = annotate_into(
+        np.array(image, dtype=np.uint8, order="C"), frame_masks, objects, style, ground_truth=ground_truth
+    )
     if banner:
-        out = draw_banner(out, banner)
+        draw_banner_into(out, banner)
     return out
 
 
@@ -166,14 +322,20 @@ def draw_banner(
     image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB, scale: float | None = None
 ) -> np.ndarray:
     """A copy of an RGB image with a coloured strip and white text across its top."""
-    out = image.copy()
-    width = out.shape[1]
-    scale = scale or text_scale((width, out.shape[0]))
+    return draw_banner_into(image.copy(), text, color_rgb, scale)
+
+
+def draw_banner_into(
+    image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB, scale: float | None = None
+) -> np.ndarray:
+    """:func:`draw_banner` in place; returns ``image``."""
+    width = image.shape[1]
+    scale = scale or text_scale((width, image.shape[0]))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     strip = th + base + 8
-    cv2.rectangle(out, (0, 0), (width, strip), color_rgb, thickness=-1)
+    cv2.rectangle(image, (0, 0), (width, strip), color_rgb, thickness=-1)
     cv2.putText(
-        out,
+        image,
         text,
         (max(4, (width - tw) // 2), strip - base - 4),
         cv2.FONT_HERSHEY_SIMPLEX,
@@ -182,7 +344,7 @@ def draw_banner(
         1,
         cv2.LINE_AA,
     )
-    return out
+    return image
 
 
 def add_banner_strip(image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB) -> np.ndarray:
@@ -196,13 +358,17 @@ def add_banner_strip(image: np.ndarray, text: str, color_rgb: tuple[int, int, in
 
 def draw_caption(image: np.ndarray, text: str) -> np.ndarray:
     """A copy of an RGB image with a small caption on a dark strip at its bottom left."""
-    out = image.copy()
-    height, width = out.shape[:2]
+    return draw_caption_into(image.copy(), text)
+
+
+def draw_caption_into(image: np.ndarray, text: str) -> np.ndarray:
+    """:func:`draw_caption` in place; returns ``image``."""
+    height, width = image.shape[:2]
     scale = text_scale((width, height))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    cv2.rectangle(out, (0, height - th - base - 6), (tw + 8, height), (0, 0, 0), thickness=-1)
-    cv2.putText(out, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    cv2.rectangle(image, (0, height - th - base - 6), (tw + 8, height), (0, 0, 0), thickness=-1)
+    cv2.putText(image, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return image
 
 
 def fit_tile(image: np.ndarray | None, tile_wh: tuple[int, int]) -> np.ndarray:
@@ -214,7 +380,9 @@ def fit_tile(image: np.ndarray | None, tile_wh: tuple[int, int]) -> np.ndarray:
     h, w = image.shape[:2]
     s = min(tw / w, th / h)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    resized = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    # bilinear, several times faster than area averaging, where it looks the same (down to half size)
+    interpolation = cv2.INTER_LINEAR if 0.5 <= s < 1 else cv2.INTER_AREA
+    resized = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=interpolation)
     x0, y0 = (tw - nw) // 2, (th - nh) // 2
     tile[y0 : y0 + nh, x0 : x0 + nw] = resized
     return tile
