@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -409,3 +410,77 @@ def test_rendered_videos_match_the_previous_renderer(tmp_path_factory, video):
     assert now.shape == expected.shape
     mad = np.abs(now.astype(np.int16) - expected.astype(np.int16)).mean()
     assert mad < REFERENCE_MAD, f"{video}: mean absolute difference {mad:.2f} grey levels"
+
+
+def supervision_annotate(image, frame_masks, objects, style, ground_truth=None):
+    """The previous renderer's drawing (supervision's full-frame annotators on BGR), kept as a slow reference."""
+    import supervision as sv
+
+    from multicam.render import PALETTE, text_scale
+
+    wh = (image.shape[1], image.shape[0])
+    scene = np.ascontiguousarray(image[..., ::-1])
+    thickness = max(1, sv.calculate_optimal_line_thickness(resolution_wh=wh) // 2)
+    det = to_detections(frame_masks, wh, style.visible_ids)
+    if len(det):
+        if style.mode == "fill" and style.opacity > 0:
+            scene = sv.MaskAnnotator(color=PALETTE, opacity=float(style.opacity)).annotate(scene, det)
+        scene = sv.PolygonAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
+        if style.boxes:
+            scene = sv.BoxAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
+        if style.labels:
+            labels = [f"{i} {objects[int(i)].name}" if int(i) in objects else str(i) for i in det.class_id]
+            scene = sv.LabelAnnotator(
+                color=PALETTE, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
+            ).annotate(scene, det, labels)
+    if ground_truth is not None:
+        gt = to_detections(ground_truth, wh, style.visible_ids)
+        if len(gt):
+            scene = sv.PolygonAnnotator(color=sv.Color.WHITE, thickness=1).annotate(scene, gt)
+    return np.ascontiguousarray(scene[..., ::-1])
+
+
+def overlapping_masks(width: int, height: int) -> FrameMasks:
+    """Objects 1-4: a big disc, a smaller one over it, a ring (a hole) and a blob cut by the image edge."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    lm = np.zeros((height, width), np.int32)
+    lm[(xx - width * 0.35) ** 2 + (yy - height * 0.5) ** 2 < (height * 0.3) ** 2] = 1
+    lm[(xx - width * 0.45) ** 2 + (yy - height * 0.55) ** 2 < (height * 0.12) ** 2] = 2
+    r = np.hypot(xx - width * 0.75, yy - height * 0.3)
+    lm[(r > height * 0.08) & (r < height * 0.18)] = 3
+    lm[(xx > width * 0.9) & (yy > height * 0.7)] = 4
+    return FrameMasks.from_label_map("a", 0, 0.0, lm)
+
+
+@pytest.mark.parametrize(
+    "style, masks_wh, with_gt",
+    [
+        (OverlayStyle(), (320, 240), False),
+        (OverlayStyle(opacity=0.8, boxes=True), (320, 240), True),
+        (OverlayStyle(mode="outline"), (320, 240), False),
+        (OverlayStyle(visible_ids=frozenset({1, 3})), (320, 240), False),
+        (OverlayStyle(visible_ids=frozenset()), (320, 240), False),
+        (OverlayStyle(labels=False), (160, 120), False),  # masks at half the image size: scaled up
+        (OverlayStyle(), (480, 360), True),  # masks larger than the image: scaled down
+    ],
+)
+def test_annotate_frame_draws_what_the_previous_renderer_drew(style, masks_wh, with_gt):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    fm = overlapping_masks(*masks_wh)
+    gt = overlapping_masks(320, 240) if with_gt else None
+    objects = {i: ObjectInfo(i, f"p{i}") for i in (1, 2, 3)}
+    now = annotate_frame(image, fm, objects, style, ground_truth=gt)
+    before = supervision_annotate(image, fm, objects, style, ground_truth=gt)
+    diff = np.abs(now.astype(np.int16) - before.astype(np.int16))
+    # the same pixels, but for blending rounding (one level) on a few pixels
+    assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
+    assert not np.array_equal(now, image) or style.visible_ids == frozenset()
+
+
+def test_fit_tile_scales_like_area_averaging():
+    image = dict(np.load(REFERENCE))["a_frames"][0]
+    for wh in ((144, 81), (128, 72), (80, 45)):  # 0.9, 0.8 (bilinear) and 0.5 (area) of 160x90
+        tile = fit_tile(image, wh)
+        area = cv2.resize(image, wh, interpolation=cv2.INTER_AREA)
+        assert np.abs(tile.astype(np.int16) - area).mean() < 1.5
