@@ -160,6 +160,7 @@ def transcode(clips: list[Path], out: Path) -> int:
             vout = dst.add_stream("libx264", rate=vin.average_rate)
             vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
             vout.options = {"crf": "23", "preset": "veryfast"}
+            vout.thread_type = "AUTO"
             for frame in src.decode(vin):
                 image = frame.to_ndarray(format="rgb24")
                 for packet in vout.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
@@ -189,8 +190,8 @@ def main() -> None:
         for _ in range(args.repeat):
             variants = {
                 "transcode": lambda: transcode(clips, work / "transcode"),
-                "render": lambda: render_run(run, out_dir=work / "render", with_mosaic=False).camera_frames,
-                "render+mosaic": lambda: render_run(run, out_dir=work / "mosaic", with_mosaic=True).camera_frames,
+                "render": lambda run=run: render_run(run, out_dir=work / "render", with_mosaic=False).camera_frames,
+                "render+mosaic": lambda run=run: render_run(run, out_dir=work / "mosaic").camera_frames,
             }
             for name, fn in variants.items():
                 t0 = time.perf_counter()

@@ -416,11 +416,11 @@ def mosaic(tiles: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
 
 
 def mosaic_tile_wh(resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH) -> tuple[int, int]:
-    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width``; even numbers."""
+    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width`` (0: unscaled); even."""
     w = max(r[0] for r in resolutions_wh)
     h = max(r[1] for r in resolutions_wh)
     cols = grid_shape(len(resolutions_wh))[0]
-    s = min(1.0, max_width / (cols * w))
+    s = min(1.0, max_width / (cols * w)) if max_width > 0 else 1.0
     return max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
 
 
@@ -481,6 +481,7 @@ def write_video(
                 stream.width, stream.height = size
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": preset}
+                stream.thread_type = "AUTO"
             elif (image.shape[1], image.shape[0]) != size:
                 raise ValueError(
                     f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
@@ -580,7 +581,7 @@ def iter_camera_frames(
             banner=banner,
         )
         if caption is not None:
-            out = draw_caption(out, caption(index))
+            draw_caption_into(out, caption(index))
         yield out
 
 
@@ -601,29 +602,263 @@ def iter_mosaic_frames(
     Ticks run from the timeline's start to its end at ``fps`` (default: the fastest
     camera's rate); each tile shows its camera's frame nearest to the tick (black with
     "no frame" outside the camera's clip), captioned with camera, frame and game time.
-    A banner goes in a strip above the grid.
+    A banner goes in a strip above the grid. (:func:`render_run` writes the same mosaic
+    from the per-camera frames it annotates anyway.)
     """
     names = [n for n in timeline.names if n in clips]
-    tile_wh = mosaic_tile_wh([clips[n].info.resolution_wh for n in names], max_width)
+    grid = _MosaicGrid(timeline, names, [clips[n].info.resolution_wh for n in names], max_width, banner)
     last: dict[str, tuple[int, np.ndarray]] = {}
     for t in timeline.ticks(fps):
         tiles = []
-        for name in names:
-            index = timeline.camera(name).frame_at(t)
+        for name, index in grid.indices(t).items():
             if index is None:
-                tile = draw_caption(fit_tile(None, tile_wh), f"{name}  no frame")
-            elif name in last and last[name][0] == index:
-                tile = last[name][1]
-            else:
+                tiles.append(grid.no_frame(name))
+                continue
+            if last.get(name, (None,))[0] != index:
                 gt = None if ground_truth is None else ground_truth.get(name, {}).get(index)
                 image = annotate_frame(
                     clips[name].frame(index), masks.get(name, {}).get(index), objects, style, ground_truth=gt
                 )
-                tile = draw_caption(fit_tile(image, tile_wh), f"{name}  #{index}  t={t:.2f}s")
-                last[name] = (index, tile)
-            tiles.append(tile)
+                last[name] = (index, grid.tile(name, index, t, image))
+            tiles.append(last[name][1])
+        yield grid.picture(tiles)
+
+
+class _MosaicGrid:
+    """How the mosaic is laid out: tile size, grid, captions and the banner strip."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        names: Sequence[str],
+        resolutions_wh: Sequence[tuple[int, int]],
+        max_width: int,
+        banner: str | None,
+    ):
+        self.timeline = timeline
+        self.names = list(names)
+        self.tile_wh = mosaic_tile_wh(resolutions_wh, max_width)
+        self.banner = banner
+        self._empty: dict[str, np.ndarray] = {}
+
+    def indices(self, t: float) -> dict[str, int | None]:
+        """Each camera's frame shown at game time ``t`` (``None``: outside its clip)."""
+        return {n: self.timeline.camera(n).frame_at(t) for n in self.names}
+
+    def tile(self, name: str, index: int, t: float, image: np.ndarray) -> np.ndarray:
+        """Camera ``name``'s annotated frame ``index``, first shown at tick ``t``, scaled and captioned."""
+        return draw_caption_into(fit_tile(image, self.tile_wh), f"{name}  #{index}  t={t:.2f}s")
+
+    def no_frame(self, name: str) -> np.ndarray:
+        if name not in self._empty:
+            self._empty[name] = draw_caption_into(fit_tile(None, self.tile_wh), f"{name}  no frame")
+        return self._empty[name]
+
+    def picture(self, tiles: Sequence[np.ndarray]) -> np.ndarray:
+        """The mosaic of the cameras' tiles (in ``names`` order), under the banner strip."""
         grid = mosaic(tiles)
-        yield add_banner_strip(grid, banner) if banner else grid
+        return add_banner_strip(grid, self.banner) if self.banner else grid
+
+
+# -- threads: decoding and encoding beside the drawing -----------------------------------------
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_END = object()
+
+
+class _Prefetch:
+    """Runs an iterator on its own thread and hands its items over through a bounded queue.
+
+    The thread stops at the first error, which :meth:`__next__` raises in the consumer.
+    """
+
+    def __init__(self, items: Iterable, maxsize: int, name: str):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterable) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer
+            self._put(_Failed(exc))
+
+    def __iter__(self) -> _Prefetch:
+        return self
+
+    def __next__(self):
+        item = self._queue.get()
+        if item is _END:
+            raise StopIteration
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _VideoWriter:
+    """:func:`write_video` on its own thread, fed frames through a bounded queue."""
+
+    def __init__(self, path: Path, fps: float, maxsize: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._result: VideoResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path, fps), name=f"encode {path.name}", daemon=True)
+        self._thread.start()
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise _Aborted
+            yield item
+
+    def _run(self, path: Path, fps: float) -> None:
+        try:
+            self._result = write_video(self._frames(), path, fps)
+        except _Aborted:
+            pass
+        except BaseException as exc:  # raised in the producer at its next put
+            self._error = exc
+
+    def put(self, item) -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            if not self._thread.is_alive():
+                return
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> VideoResult:
+        self.put(_END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abort(self) -> None:
+        """Stop without writing the file (the partial file is removed)."""
+        if self._thread.is_alive():
+            try:
+                self.put(_Failed(_Aborted()))
+            except BaseException:  # the writer already failed: nothing to stop
+                pass
+            self._thread.join()
+
+
+# -- a run's videos ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What rendering a run needs: its timeline, the chosen cameras, the game, masks and style."""
+
+    run: Run
+    timeline: Timeline
+    cameras: tuple[str, ...]
+    game: object
+    out: Path
+    banner: str | None
+    gt_run: Run | None
+
+    def masks(self, name: str) -> dict[int, FrameMasks]:
+        return self.run.frames(name)
+
+    def gt(self, name: str) -> dict[int, FrameMasks] | None:
+        if self.gt_run is None or name not in self.gt_run.cameras:
+            return None
+        return self.gt_run.frames(name)
+
+    def clip(self, name: str) -> Clip:
+        return _clip_for(self.game, name)
+
+    def sub_timeline(self) -> Timeline:
+        """The chosen cameras' timeline (the mosaic's)."""
+        chosen = self.cameras
+        return Timeline(
+            cameras=tuple(self.timeline.camera(n) for n in chosen),
+            reference=self.timeline.reference if self.timeline.reference in chosen else chosen[0],
+        )
+
+
+def _clip_for(game, camera: str) -> Clip:
+    from multicam.clips import probe_clip
+
+    path = game.video_path(camera)
+    return Clip(path, info=probe_clip(path), cache_size=2)
+
+
+def _sources(
+    run: Run | str | Path,
+    out_dir: str | Path | None,
+    cameras: Sequence[str] | None,
+    with_ground_truth: bool,
+    game_path: str | Path | None,
+) -> _Sources:
+    from multicam.game import load_game
+
+    run = run if isinstance(run, Run) else open_run(run)
+    timeline = run_timeline(run)
+    chosen = list(cameras) if cameras else list(timeline.names)
+    unknown = [c for c in chosen if c not in run.cameras]
+    if unknown:
+        raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
+    gp = Path(game_path) if game_path is not None else find_game_file(run)
+    if gp is None:
+        raise RunDirError(
+            f"{run.path}: the manifest does not say which game it belongs to; pass the game file with --game GAME.yaml"
+        )
+    game = load_game(gp)
+    gt_run: Run | None = None
+    if with_ground_truth:
+        if game.ground_truth_path is None:
+            raise RunDirError(f"{gp}: the game names no ground_truth folder; drop --gt")
+        gt_run = open_run(game.ground_truth_path)
+    return _Sources(
+        run=run,
+        timeline=timeline,
+        cameras=tuple(chosen),
+        game=game,
+        out=Path(out_dir) if out_dir is not None else run.path / "render",
+        banner=banner_for(run),
+        gt_run=gt_run,
+    )
+
+
+def _camera_caption(name: str, cam: CameraTiming, index: int) -> str:
+    return f"{name}  #{index}  t={cam.time_of(index):.2f}s"
 
 
 @dataclass(frozen=True)
@@ -640,13 +875,6 @@ class RenderJob:
         return self.make_frames()
 
 
-def _clip_for(game, camera: str) -> Clip:
-    from multicam.clips import probe_clip
-
-    path = game.video_path(camera)
-    return Clip(path, info=probe_clip(path), cache_size=2)
-
-
 def plan_render(
     run: Run | str | Path,
     *,
@@ -656,8 +884,12 @@ def plan_render(
     with_ground_truth: bool = False,
     game_path: str | Path | None = None,
     style: OverlayStyle = OverlayStyle(),
+    mosaic_width: int = MAX_MOSAIC_WIDTH,
 ) -> list[RenderJob]:
-    """The videos to render for a run: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
+    """The videos to render for a run, one at a time: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
+
+    Each job decodes and annotates its own frames (the mosaic decodes every camera again);
+    :func:`render_run` writes the same videos in one pass and is what ``multicam render`` uses.
 
     Args:
         run: the run directory (or ground-truth folder).
@@ -667,85 +899,55 @@ def plan_render(
         with_ground_truth: draw the game's ground truth as thin white contours.
         game_path: the game file, when the run's manifest does not record it.
         style: how masks are drawn.
+        mosaic_width: most pixels across the mosaic (tiles are scaled down to fit); 0: unscaled.
 
     Raises:
         RunDirError: unknown camera, or the game file cannot be found.
         GameFileError: the game file or its clips are missing.
     """
-    from multicam.game import load_game
-
-    run = run if isinstance(run, Run) else open_run(run)
-    timeline = run_timeline(run)
-    chosen = list(cameras) if cameras else list(timeline.names)
-    unknown = [c for c in chosen if c not in run.cameras]
-    if unknown:
-        raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
-    gp = Path(game_path) if game_path is not None else find_game_file(run)
-    if gp is None:
-        raise RunDirError(
-            f"{run.path}: the manifest does not say which game it belongs to; pass the game file with --game GAME.yaml"
-        )
-    game = load_game(gp)
-    out = Path(out_dir) if out_dir is not None else run.path / "render"
-    objects = run.objects
-    banner = banner_for(run)
-    gt_run: Run | None = None
-    if with_ground_truth:
-        if game.ground_truth_path is None:
-            raise RunDirError(f"{gp}: the game names no ground_truth folder; drop --gt")
-        gt_run = open_run(game.ground_truth_path)
-
-    def masks_of(name: str) -> dict[int, FrameMasks]:
-        return run.frames(name)
-
-    def gt_of(name: str) -> dict[int, FrameMasks] | None:
-        if gt_run is None or name not in gt_run.cameras:
-            return None
-        return gt_run.frames(name)
-
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    objects = src.run.objects
     jobs: list[RenderJob] = []
-    for name in chosen:
-        cam = timeline.camera(name)
+    for name in src.cameras:
+        cam = src.timeline.camera(name)
 
         def make(name: str = name, cam: CameraTiming = cam) -> Iterator[np.ndarray]:
-            clip = _clip_for(game, name)
+            clip = src.clip(name)
             try:
                 yield from iter_camera_frames(
                     clip,
-                    masks_of(name),
+                    src.masks(name),
                     objects,
                     style,
-                    ground_truth=gt_of(name),
-                    banner=banner,
-                    caption=lambda i: f"{name}  #{i}  t={cam.time_of(i):.2f}s",
+                    ground_truth=src.gt(name),
+                    banner=src.banner,
+                    caption=lambda i: _camera_caption(name, cam, i),
                     stop=cam.frame_count,
                 )
             finally:
                 clip.close()
 
         jobs.append(
-            RenderJob(name=name, path=out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count, make_frames=make)
+            RenderJob(name=name, path=src.out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count, make_frames=make)
         )
     if with_mosaic:
-        sub = Timeline(
-            cameras=tuple(timeline.camera(n) for n in chosen),
-            reference=timeline.reference if timeline.reference in chosen else chosen[0],
-        )
+        sub = src.sub_timeline()
         fps = max(c.fps for c in sub.cameras)
 
         def make_mosaic() -> Iterator[np.ndarray]:
-            clips = {n: _clip_for(game, n) for n in chosen}
+            clips = {n: src.clip(n) for n in src.cameras}
             try:
-                gts = {n: g for n in chosen if (g := gt_of(n)) is not None} if gt_run is not None else None
+                gts = {n: g for n in src.cameras if (g := src.gt(n)) is not None} if src.gt_run is not None else None
                 yield from iter_mosaic_frames(
                     clips,
-                    {n: masks_of(n) for n in chosen},
+                    {n: src.masks(n) for n in src.cameras},
                     sub,
                     objects,
                     style,
                     ground_truth=gts,
-                    banner=banner,
+                    banner=src.banner,
                     fps=fps,
+                    max_width=mosaic_width,
                 )
             finally:
                 for c in clips.values():
@@ -754,10 +956,149 @@ def plan_render(
         jobs.append(
             RenderJob(
                 name="mosaic",
-                path=out / "mosaic.mp4",
+                path=src.out / "mosaic.mp4",
                 fps=fps,
                 total=sum(1 for _ in sub.ticks(fps)),
                 make_frames=make_mosaic,
             )
         )
     return jobs
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render_run` wrote.
+
+    Attributes:
+        videos: the videos, cameras first (in timeline order), then the mosaic.
+        camera_frames: camera frames decoded and annotated (each exactly once).
+        seconds: wall time.
+    """
+
+    videos: tuple[VideoResult, ...]
+    camera_frames: int
+    seconds: float
+
+
+def render_run(
+    run: Run | str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    cameras: Sequence[str] | None = None,
+    with_mosaic: bool = True,
+    with_ground_truth: bool = False,
+    game_path: str | Path | None = None,
+    style: OverlayStyle = OverlayStyle(),
+    mosaic_width: int = MAX_MOSAIC_WIDTH,
+    queue_size: int = 4,
+    progress: Callable[[str, int], None] | None = None,
+) -> RenderResult:
+    """Write a run's annotated videos, one per camera and the mosaic, in ONE pass over the clips.
+
+    Every camera's clip is decoded once on its own thread (PyAV, threaded decoding); each
+    frame is annotated once (:func:`annotate_into`), then goes, scaled, into the mosaic's tile
+    and, with the banner and its caption, to its camera's encoder. Every video is encoded on its
+    own thread; bounded queues (``queue_size`` frames) keep memory flat. Without the mosaic the
+    cameras are rendered one after the other.
+
+    Args: as :func:`plan_render`, plus
+        queue_size: frames held between decoding, drawing and encoding, per stream.
+        progress: called with ``(video name, frames just written)`` as the render goes.
+
+    Raises:
+        RunDirError: unknown camera, or the game file cannot be found.
+        GameFileError, ClipError: the game file or its clips are missing or unreadable.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    objects = src.run.objects
+    report = progress or (lambda name, n: None)
+    decoders: dict[str, _Prefetch] = {}
+    writers: dict[str, _VideoWriter] = {}
+    results: dict[str, VideoResult] = {}
+    done: dict[str, int] = {}  # camera -> frames annotated so far
+    masks: dict[str, dict[int, FrameMasks]] = {}
+    gts: dict[str, dict[int, FrameMasks] | None] = {}
+    grid: _MosaicGrid | None = None
+    if with_mosaic:
+        sub = src.sub_timeline()
+        grid = _MosaicGrid(
+            sub, src.cameras, [src.run.cameras[n].resolution_wh for n in src.cameras], mosaic_width, src.banner
+        )
+
+    def start(name: str) -> None:
+        cam = src.timeline.camera(name)
+        clip = src.clip(name)
+
+        def frames() -> Iterator[tuple[int, np.ndarray]]:
+            try:
+                for index, image in clip.iter_frames(0, cam.frame_count):
+                    yield index, np.array(image)  # the clip's cache keeps its own copy
+            finally:
+                clip.close()
+
+        masks[name], gts[name] = src.masks(name), src.gt(name)
+        decoders[name] = _Prefetch(frames(), queue_size, f"decode {name}")
+        writers[name] = _VideoWriter(src.out / f"{name}.mp4", cam.fps, queue_size)
+        done[name] = 0
+
+    def advance(name: str, upto: int, tick: float | None = None) -> np.ndarray | None:
+        """Annotate and send camera ``name``'s frames up to ``upto``; with ``tick``, frame ``upto``'s tile comes back."""
+        if name not in decoders:
+            start(name)
+        cam = src.timeline.camera(name)
+        tile = None
+        while done[name] <= min(upto, cam.frame_count - 1):
+            index, image = next(decoders[name])
+            gt = gts[name]
+            annotate_into(
+                image, masks[name].get(index), objects, style, ground_truth=None if gt is None else gt.get(index)
+            )
+            if grid is not None and tick is not None and index == upto:
+                tile = grid.tile(name, index, tick, image)
+            if src.banner:
+                draw_banner_into(image, src.banner)
+            draw_caption_into(image, _camera_caption(name, cam, index))
+            writers[name].put(image)
+            done[name] += 1
+            report(name, 1)
+        if done[name] >= cam.frame_count and name not in results:
+            results[name] = writers[name].finish()
+            decoders[name].close()
+        return tile
+
+    mosaic_writer: _VideoWriter | None = None
+    try:
+        if grid is not None:
+            fps = max(c.fps for c in grid.timeline.cameras)
+            mosaic_writer = _VideoWriter(src.out / "mosaic.mp4", fps, queue_size)
+            shown: dict[str, tuple[int, np.ndarray]] = {}
+            for t in grid.timeline.ticks(fps):
+                tiles = []
+                for name, index in grid.indices(t).items():
+                    if index is not None and shown.get(name, (None,))[0] != index:
+                        tile = advance(name, index, tick=t)
+                        if tile is not None:
+                            shown[name] = (index, tile)
+                    known = index is not None and shown.get(name, (None,))[0] == index
+                    tiles.append(shown[name][1] if known else grid.no_frame(name))
+                mosaic_writer.put(grid.picture(tiles))
+                report("mosaic", 1)
+        for name in src.cameras:
+            advance(name, src.timeline.camera(name).frame_count - 1)
+        if mosaic_writer is not None:
+            results["mosaic"] = mosaic_writer.finish()
+    except BaseException:
+        for w in [*writers.values(), *([mosaic_writer] if mosaic_writer else [])]:
+            w.abort()
+        for d in decoders.values():
+            d.close()
+        raise
+    order = [*src.cameras, *(["mosaic"] if with_mosaic else [])]
+    return RenderResult(
+        videos=tuple(results[n] for n in order),
+        camera_frames=sum(done.values()),
+        seconds=time.perf_counter() - t0,
+    )

@@ -484,3 +484,105 @@ def test_fit_tile_scales_like_area_averaging():
         tile = fit_tile(image, wh)
         area = cv2.resize(image, wh, interpolation=cv2.INTER_AREA)
         assert np.abs(tile.astype(np.int16) - area).mean() < 1.5
+
+
+# -- one pass ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counted_clips(monkeypatch):
+    """Every Clip the renderer opens, to count the frames it decodes."""
+    import multicam.render as render_module
+
+    opened: list[Clip] = []
+    real = render_module._clip_for
+
+    def clip_for(game, camera):
+        clip = real(game, camera)
+        opened.append(clip)
+        return clip
+
+    monkeypatch.setattr(render_module, "_clip_for", clip_for)
+    return opened
+
+
+@pytest.mark.parametrize(
+    "cameras, with_mosaic, names",
+    [
+        (None, True, ["a", "b", "mosaic"]),
+        (None, False, ["a", "b"]),
+        (["b"], True, ["b", "mosaic"]),
+        (["a"], False, ["a"]),
+    ],
+)
+def test_render_run_decodes_each_camera_frame_once(tiny_run, tmp_path, counted_clips, cameras, with_mosaic, names):
+    from multicam.render import render_run
+
+    seen: dict[str, int] = {}
+    result = render_run(
+        tiny_run,
+        out_dir=tmp_path / "out",
+        cameras=cameras,
+        with_mosaic=with_mosaic,
+        progress=lambda name, n: seen.__setitem__(name, seen.get(name, 0) + n),
+    )
+    assert [v.path.stem for v in result.videos] == names
+    counts = {"a": 10, "b": 12}
+    chosen = [n for n in names if n != "mosaic"]
+    assert result.camera_frames == sum(counts[n] for n in chosen)
+    assert sum(c.decoded_frames for c in counted_clips) == result.camera_frames  # no second decode for the mosaic
+    assert len(counted_clips) == len(chosen)
+    for video in result.videos:
+        assert probe_clip(video.path).frame_count == video.frame_count == seen[video.path.stem]
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {f"{n}.mp4" for n in names}
+
+
+def test_render_run_pictures_equal_the_one_video_at_a_time_plan(tiny_run, tmp_path):
+    """The one-pass videos hold the pictures plan_render's separate jobs draw (camera and mosaic)."""
+    from multicam.render import render_run
+
+    result = render_run(tiny_run, out_dir=tmp_path / "out")
+    for job, video in zip(plan_render(tiny_run, out_dir=tmp_path / "plan"), result.videos):
+        write_video(job.frames(), job.path, job.fps)
+        assert np.array_equal(decoded(job.path), decoded(video.path)), job.name
+
+
+@pytest.mark.parametrize(
+    "mosaic_width, expected_wh",
+    [(1920, (160, 60)), (100, (100, 30)), (0, (160, 60)), (40, (40, 12))],  # two 80x60 tiles; banner strip above
+)
+def test_mosaic_width(tiny_run, tmp_path, mosaic_width, expected_wh):
+    result = CliRunner().invoke(
+        app, ["render", str(tiny_run), "--out", str(tmp_path / "o"), "--mosaic-width", str(mosaic_width)]
+    )
+    assert result.exit_code == 0, result.output
+    w, h = probe_clip(tmp_path / "o" / "mosaic.mp4").resolution_wh
+    assert w == expected_wh[0] and h > expected_wh[1]  # the banner strip of the untrained run is on top
+
+
+def test_mosaic_width_must_not_be_negative(tiny_run, tmp_path):
+    result = CliRunner().invoke(app, ["render", str(tiny_run), "--out", str(tmp_path / "o"), "--mosaic-width", "-5"])
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+def test_render_run_stops_on_a_broken_clip_and_leaves_no_files(tiny_run, tmp_path, monkeypatch):
+    import threading
+
+    import multicam.render as render_module
+    from multicam.errors import ClipError
+
+    real = render_module._clip_for
+
+    def broken(game, camera):
+        clip = real(game, camera)
+        if camera == "b":
+            clip.path.write_bytes(b"not a video")  # probed fine, unreadable when decoded
+        return clip
+
+    monkeypatch.setattr(render_module, "_clip_for", broken)
+    before = threading.active_count()
+    with pytest.raises(ClipError):
+        render_module.render_run(tiny_run, out_dir=tmp_path / "out")
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".mp4" and p.stem != "a"]
+    assert not list((tmp_path / "out").glob(".*part*"))
+    assert threading.active_count() == before  # decoding and encoding threads all ended
