@@ -35,11 +35,11 @@ from typing import Literal
 import cv2
 import numpy as np
 import supervision as sv
-from supervision.detection.compact_mask import CompactMask
+from supervision.detection.compact_mask import _coco_rle_counts_to_array as _coco_counts
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
-from multicam.masks import FrameMasks, ObjectMask
+from multicam.masks import FrameMasks
 from multicam.rundir import ObjectInfo, Run, open_run
 from multicam.timeline import CameraTiming, Timeline
 
@@ -146,45 +146,53 @@ class BoxMask:
         return int(np.count_nonzero(self.mask))
 
 
+def rle_crop(rle: Mapping, box_xyxy: tuple[int, int, int, int]) -> np.ndarray:
+    """The boolean ``(y1 - y0, x1 - x0)`` crop of a COCO RLE mask inside a box (exclusive max).
+
+    The RLE's counts are decoded once (supervision's COCO counts decoder) and only the runs that
+    cross the box's columns are expanded: O(box columns x image height) instead of the whole
+    image (pycocotools' full decode of a 1080x1920 mask costs ~10x more).
+    """
+    height = int(rle["size"][0])
+    x0, y0, x1, y1 = box_xyxy
+    counts = _coco_counts(rle["counts"]).astype(np.int64)
+    ends = np.cumsum(counts)
+    lo, hi = x0 * height, x1 * height
+    lengths = np.clip(ends, lo, hi) - np.clip(ends - counts, lo, hi)
+    values = (np.arange(len(counts)) % 2).astype(bool)  # runs alternate background, mask, background...
+    columns = np.repeat(values, lengths).reshape(x1 - x0, height)  # column-major, as COCO RLE
+    return columns[:, y0:y1].T
+
+
 def box_masks(
     frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None = None, visible_ids: frozenset[int] | None = None
 ) -> list[BoxMask]:
     """A frame's visible, non-empty objects as :class:`BoxMask` in ``resolution_wh`` pixels, ordered by id.
 
-    Each RLE is decoded once, straight into its box (supervision's ``CompactMask``: run-length
-    arithmetic over the box's columns, no full-frame array; 3x faster than a full pycocotools
-    decode of a 1080x1920 mask). Masks of another size than the image are scaled with
-    nearest-neighbour sampling, pixel for pixel as ``cv2.resize(..., INTER_NEAREST)`` of the
-    whole mask would.
+    Each RLE is decoded once, straight into its box (:func:`rle_crop`), never as a full-frame
+    array. Masks of another size than the image are scaled with nearest-neighbour sampling,
+    pixel for pixel as ``cv2.resize(..., INTER_NEAREST)`` of the whole mask would.
     """
     width, height = resolution_wh or frame_masks.resolution_wh
-    objs = [
-        o for o in frame_masks.objects if o.box_xyxy is not None and (visible_ids is None or o.object_id in visible_ids)
-    ]
     out: list[BoxMask] = []
-    by_size: dict[tuple[int, int], list[ObjectMask]] = {}
-    for obj in objs:
-        by_size.setdefault(obj.resolution_wh, []).append(obj)
-    for (mw, mh), group in by_size.items():
-        boxes = np.array([o.box_xyxy for o in group], dtype=np.float32) - (0, 0, 1, 1)  # inclusive, as supervision
-        crops = CompactMask.from_coco_rle([o.rle for o in group], boxes, image_shape=(mh, mw))
+    for obj in frame_masks.objects:
+        if obj.box_xyxy is None or (visible_ids is not None and obj.object_id not in visible_ids):
+            continue
+        mw, mh = obj.resolution_wh
+        x0, y0, x1, y1 = obj.box_xyxy
+        crop = rle_crop(obj.rle, obj.box_xyxy)
         sx, sy = width / mw, height / mh
-        for k, obj in enumerate(group):
-            x0, y0, x1, y1 = obj.box_xyxy  # type: ignore[misc]
-            crop = crops.crop(k)
-            xyxy = (x0 * sx, y0 * sy, x1 * sx - 1, y1 * sy - 1)  # supervision boxes are inclusive
-            if (mw, mh) == (width, height):
-                out.append(BoxMask(obj.object_id, x0, y0, crop, xyxy))
-                continue
-            # image pixels whose nearest mask pixel lies in the box: floor(i / s) in [x0, x1)
-            ix0, iy0 = math.ceil(x0 * sx), math.ceil(y0 * sy)
-            ix1, iy1 = min(width, math.ceil(x1 * sx)), min(height, math.ceil(y1 * sy))
-            cols = np.clip((np.arange(ix0, ix1) * (mw / width)).astype(np.intp), x0, x1 - 1) - x0
-            rows = np.clip((np.arange(iy0, iy1) * (mh / height)).astype(np.intp), y0, y1 - 1) - y0
-            out.append(BoxMask(obj.object_id, ix0, iy0, crop[np.ix_(rows, cols)], xyxy))
-    out = [m for m in out if m.mask.size]
-    out.sort(key=lambda m: m.object_id)
-    return out
+        xyxy = (x0 * sx, y0 * sy, x1 * sx - 1, y1 * sy - 1)  # supervision boxes are inclusive
+        if (mw, mh) == (width, height):
+            out.append(BoxMask(obj.object_id, x0, y0, crop, xyxy))
+            continue
+        # image pixels whose nearest mask pixel lies in the box: floor(i / s) in [x0, x1)
+        ix0, iy0 = math.ceil(x0 * sx), math.ceil(y0 * sy)
+        ix1, iy1 = min(width, math.ceil(x1 * sx)), min(height, math.ceil(y1 * sy))
+        cols = np.clip((np.arange(ix0, ix1) * (mw / width)).astype(np.intp), x0, x1 - 1) - x0
+        rows = np.clip((np.arange(iy0, iy1) * (mh / height)).astype(np.intp), y0, y1 - 1) - y0
+        out.append(BoxMask(obj.object_id, ix0, iy0, crop[np.ix_(rows, cols)], xyxy))
+    return [m for m in out if m.mask.size]
 
 
 def _rgb(color: sv.Color) -> tuple[int, int, int]:

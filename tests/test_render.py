@@ -586,3 +586,22 @@ def test_render_run_stops_on_a_broken_clip_and_leaves_no_files(tiny_run, tmp_pat
     assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".mp4" and p.stem != "a"]
     assert not list((tmp_path / "out").glob(".*part*"))
     assert threading.active_count() == before  # decoding and encoding threads all ended
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        (0, 0, 64, 48),  # the whole image
+        (10, 5, 30, 20),  # inside
+        (0, 0, 1, 1),  # one pixel at the corner
+        (63, 47, 64, 48),  # one pixel at the far corner
+        (20, 0, 21, 48),  # one whole column
+    ],
+)
+def test_rle_crop_equals_the_full_decode_cut_to_the_box(box):
+    from multicam.masks import encode_rle
+    from multicam.render import rle_crop
+
+    mask = np.random.default_rng(1).random((48, 64)) > 0.6
+    x0, y0, x1, y1 = box
+    assert np.array_equal(rle_crop(encode_rle(mask), box), mask[y0:y1, x0:x1])
