@@ -22,6 +22,7 @@ browser-playable H.264 MP4 (PyAV, libx264, yuv420p, even dimensions, ``+faststar
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -779,10 +780,8 @@ class _VideoWriter:
     def abort(self) -> None:
         """Stop without writing the file (the partial file is removed)."""
         if self._thread.is_alive():
-            try:
+            with contextlib.suppress(BaseException):  # the writer already failed: nothing to stop
                 self.put(_Failed(_Aborted()))
-            except BaseException:  # the writer already failed: nothing to stop
-                pass
             self._thread.join()
 
 
@@ -1021,92 +1020,101 @@ def render_run(
 
     t0 = time.perf_counter()
     src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
-    objects = src.run.objects
-    report = progress or (lambda name, n: None)
-    decoders: dict[str, _Prefetch] = {}
-    writers: dict[str, _VideoWriter] = {}
-    results: dict[str, VideoResult] = {}
-    done: dict[str, int] = {}  # camera -> frames annotated so far
-    masks: dict[str, dict[int, FrameMasks]] = {}
-    gts: dict[str, dict[int, FrameMasks] | None] = {}
-    grid: _MosaicGrid | None = None
-    if with_mosaic:
-        sub = src.sub_timeline()
-        grid = _MosaicGrid(
-            sub, src.cameras, [src.run.cameras[n].resolution_wh for n in src.cameras], mosaic_width, src.banner
-        )
+    one_pass = _OnePass(src, style, queue_size, progress or (lambda name, n: None))
+    try:
+        if with_mosaic:
+            one_pass.mosaic(mosaic_width)
+        for name in src.cameras:
+            one_pass.advance(name, src.timeline.camera(name).frame_count - 1)
+    except BaseException:
+        one_pass.abort()
+        raise
+    order = [*src.cameras, *(["mosaic"] if with_mosaic else [])]
+    return RenderResult(
+        videos=tuple(one_pass.results[n] for n in order),
+        camera_frames=sum(one_pass.done.values()),
+        seconds=time.perf_counter() - t0,
+    )
 
-    def start(name: str) -> None:
-        cam = src.timeline.camera(name)
-        clip = src.clip(name)
+
+class _OnePass:
+    """:func:`render_run`'s state: a decoder and an encoder per camera, started when first needed."""
+
+    def __init__(self, src: _Sources, style: OverlayStyle, queue_size: int, report: Callable[[str, int], None]):
+        self.src, self.style, self.queue_size, self.report = src, style, queue_size, report
+        self.objects = src.run.objects
+        self.decoders: dict[str, _Prefetch] = {}
+        self.writers: dict[str, _VideoWriter] = {}
+        self.results: dict[str, VideoResult] = {}
+        self.done: dict[str, int] = {}  # camera -> frames annotated so far
+        self.masks: dict[str, dict[int, FrameMasks]] = {}
+        self.gts: dict[str, dict[int, FrameMasks] | None] = {}
+        self.grid: _MosaicGrid | None = None
+
+    def start(self, name: str) -> None:
+        cam = self.src.timeline.camera(name)
+        clip = self.src.clip(name)
 
         def frames() -> Iterator[tuple[int, np.ndarray]]:
             try:
                 for index, image in clip.iter_frames(0, cam.frame_count):
-                    yield index, np.array(image)  # the clip's cache keeps its own copy
+                    yield index, np.array(image)  # drawn on in place; the clip's cache keeps its own
             finally:
                 clip.close()
 
-        masks[name], gts[name] = src.masks(name), src.gt(name)
-        decoders[name] = _Prefetch(frames(), queue_size, f"decode {name}")
-        writers[name] = _VideoWriter(src.out / f"{name}.mp4", cam.fps, queue_size)
-        done[name] = 0
+        self.masks[name], self.gts[name] = self.src.masks(name), self.src.gt(name)
+        self.decoders[name] = _Prefetch(frames(), self.queue_size, f"decode {name}")
+        self.writers[name] = _VideoWriter(self.src.out / f"{name}.mp4", cam.fps, self.queue_size)
+        self.done[name] = 0
 
-    def advance(name: str, upto: int, tick: float | None = None) -> np.ndarray | None:
-        """Annotate and send camera ``name``'s frames up to ``upto``; with ``tick``, frame ``upto``'s tile comes back."""
-        if name not in decoders:
-            start(name)
-        cam = src.timeline.camera(name)
+    def advance(self, name: str, upto: int, tick: float | None = None) -> np.ndarray | None:
+        """Annotate and send camera ``name``'s frames up to ``upto``; with ``tick``, frame ``upto``'s tile."""
+        if name not in self.decoders:
+            self.start(name)
+        cam = self.src.timeline.camera(name)
+        gt = self.gts[name]
         tile = None
-        while done[name] <= min(upto, cam.frame_count - 1):
-            index, image = next(decoders[name])
-            gt = gts[name]
-            annotate_into(
-                image, masks[name].get(index), objects, style, ground_truth=None if gt is None else gt.get(index)
-            )
-            if grid is not None and tick is not None and index == upto:
-                tile = grid.tile(name, index, tick, image)
-            if src.banner:
-                draw_banner_into(image, src.banner)
+        while self.done[name] <= min(upto, cam.frame_count - 1):
+            index, image = next(self.decoders[name])
+            truth = None if gt is None else gt.get(index)
+            annotate_into(image, self.masks[name].get(index), self.objects, self.style, ground_truth=truth)
+            if self.grid is not None and tick is not None and index == upto:
+                tile = self.grid.tile(name, index, tick, image)  # before the banner and the camera's caption
+            if self.src.banner:
+                draw_banner_into(image, self.src.banner)
             draw_caption_into(image, _camera_caption(name, cam, index))
-            writers[name].put(image)
-            done[name] += 1
-            report(name, 1)
-        if done[name] >= cam.frame_count and name not in results:
-            results[name] = writers[name].finish()
-            decoders[name].close()
+            self.writers[name].put(image)
+            self.done[name] += 1
+            self.report(name, 1)
+        if self.done[name] >= cam.frame_count and name not in self.results:
+            self.results[name] = self.writers[name].finish()
+            self.decoders[name].close()
         return tile
 
-    mosaic_writer: _VideoWriter | None = None
-    try:
-        if grid is not None:
-            fps = max(c.fps for c in grid.timeline.cameras)
-            mosaic_writer = _VideoWriter(src.out / "mosaic.mp4", fps, queue_size)
-            shown: dict[str, tuple[int, np.ndarray]] = {}
-            for t in grid.timeline.ticks(fps):
-                tiles = []
-                for name, index in grid.indices(t).items():
-                    if index is not None and shown.get(name, (None,))[0] != index:
-                        tile = advance(name, index, tick=t)
-                        if tile is not None:
-                            shown[name] = (index, tile)
-                    known = index is not None and shown.get(name, (None,))[0] == index
-                    tiles.append(shown[name][1] if known else grid.no_frame(name))
-                mosaic_writer.put(grid.picture(tiles))
-                report("mosaic", 1)
-        for name in src.cameras:
-            advance(name, src.timeline.camera(name).frame_count - 1)
-        if mosaic_writer is not None:
-            results["mosaic"] = mosaic_writer.finish()
-    except BaseException:
-        for w in [*writers.values(), *([mosaic_writer] if mosaic_writer else [])]:
-            w.abort()
-        for d in decoders.values():
-            d.close()
-        raise
-    order = [*src.cameras, *(["mosaic"] if with_mosaic else [])]
-    return RenderResult(
-        videos=tuple(results[n] for n in order),
-        camera_frames=sum(done.values()),
-        seconds=time.perf_counter() - t0,
-    )
+    def mosaic(self, max_width: int) -> None:
+        """Write the mosaic, tick by tick, advancing each camera to the frame its tile shows."""
+        src = self.src
+        sub = src.sub_timeline()
+        resolutions = [src.run.cameras[n].resolution_wh for n in src.cameras]
+        grid = self.grid = _MosaicGrid(sub, src.cameras, resolutions, max_width, src.banner)
+        fps = max(c.fps for c in sub.cameras)
+        writer = self.writers["mosaic"] = _VideoWriter(src.out / "mosaic.mp4", fps, self.queue_size)
+        shown: dict[str, tuple[int, np.ndarray]] = {}
+        for t in sub.ticks(fps):
+            tiles = []
+            for name, index in grid.indices(t).items():
+                if index is not None and shown.get(name, (None,))[0] != index:
+                    tile = self.advance(name, index, tick=t)
+                    if tile is not None:
+                        shown[name] = (index, tile)
+                known = index is not None and shown.get(name, (None,))[0] == index
+                tiles.append(shown[name][1] if known else grid.no_frame(name))
+            writer.put(grid.picture(tiles))
+            self.report("mosaic", 1)
+        self.results["mosaic"] = writer.finish()
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+        for decoder in self.decoders.values():
+            decoder.close()
