@@ -23,6 +23,7 @@ browser-playable H.264 MP4 (PyAV, libx264, yuv420p, even dimensions, ``+faststar
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import queue
@@ -36,7 +37,9 @@ from typing import Literal
 import cv2
 import numpy as np
 import supervision as sv
+from supervision.annotators.utils import snap_boxes
 from supervision.detection.compact_mask import _coco_rle_counts_to_array as _coco_counts
+from supervision.detection.utils.boxes import spread_out_boxes
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
@@ -200,11 +203,6 @@ def _rgb(color: sv.Color) -> tuple[int, int, int]:
     return int(color.r), int(color.g), int(color.b)
 
 
-# supervision draws on BGR pictures; its label annotator gets the palette with red and blue swapped
-# so that it draws the right colours straight on our RGB frames (no channel flips of the frame).
-_PALETTE_SWAPPED = sv.ColorPalette(colors=[sv.Color(r=c.b, g=c.g, b=c.r) for c in PALETTE.colors])
-
-
 def fill_masks(canvas: np.ndarray, masks: Sequence[BoxMask], opacity: float) -> None:
     """Blend each mask's colour into ``canvas`` (RGB, in place), only inside each object's box.
 
@@ -240,6 +238,33 @@ def draw_contours(canvas: np.ndarray, masks: Sequence[BoxMask], thickness: int, 
             cv2.polylines(canvas, polygons, isClosed=True, color=colour, thickness=thickness)
 
 
+LABEL_PADDING = 3
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_wh(text: str, scale: float) -> tuple[int, int]:
+    return tuple(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0])  # type: ignore[return-value]
+
+
+def label_boxes(
+    masks: Sequence[BoxMask], labels: Sequence[str], resolution_wh: tuple[int, int], scale: float
+) -> np.ndarray:
+    """``(N, 4)`` label backgrounds: above each box's top-left corner, kept in the frame and spread apart.
+
+    The placement of supervision's ``LabelAnnotator(smart_position=True)`` (its ``snap_boxes`` and
+    ``spread_out_boxes``), with the text sizes cached (a label's size is the same in every frame).
+    """
+    rows = []
+    for m, label in zip(masks, labels):
+        tw, th = _text_wh(label, scale)
+        x, y = int(m.xyxy[0]), int(m.xyxy[1])
+        rows.append((x, y - th - 2 * LABEL_PADDING, x + tw + 2 * LABEL_PADDING, y))
+    boxes = snap_boxes(np.array(rows, dtype=np.float32).reshape(-1, 4), resolution_wh)
+    if len(boxes) > 1:
+        boxes = snap_boxes(spread_out_boxes(boxes), resolution_wh)
+    return boxes
+
+
 def draw_labels(
     canvas: np.ndarray, masks: Sequence[BoxMask], objects: Mapping[int, ObjectInfo], *, boxes: bool, labels: bool
 ) -> None:
@@ -247,18 +272,19 @@ def draw_labels(
     if not masks or not (boxes or labels):
         return
     wh = (canvas.shape[1], canvas.shape[0])
-    thickness = line_thickness(wh)
     if boxes:
+        thickness = line_thickness(wh)
         for m in masks:
             x0, y0, x1, y1 = (int(v) for v in m.xyxy)
             cv2.rectangle(canvas, (x0, y0), (x1, y1), _rgb(object_color(m.object_id)), thickness)
     if labels:
-        ids = np.array([m.object_id for m in masks], dtype=int)
-        det = sv.Detections(xyxy=np.array([m.xyxy for m in masks], dtype=np.float32), class_id=ids)
-        annotator = sv.LabelAnnotator(
-            color=_PALETTE_SWAPPED, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
-        )
-        annotator.annotate(canvas, det, [object_label(int(i), objects) for i in ids])
+        scale = text_scale(wh)
+        texts = [object_label(m.object_id, objects) for m in masks]
+        for m, text, box in zip(masks, texts, label_boxes(masks, texts, wh, scale)):
+            x0, y0, x1, y1 = (int(v) for v in box)
+            cv2.rectangle(canvas, (x0, y0), (x1, y1), _rgb(object_color(m.object_id)), thickness=-1)
+            org = (x0 + LABEL_PADDING, y0 + LABEL_PADDING + _text_wh(text, scale)[1])
+            cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def line_thickness(resolution_wh: tuple[int, int]) -> int:
@@ -1056,9 +1082,13 @@ class _OnePass:
         clip = self.src.clip(name)
 
         def frames() -> Iterator[tuple[int, np.ndarray]]:
+            previous = None
             try:
                 for index, image in clip.iter_frames(0, cam.frame_count):
-                    yield index, np.array(image)  # drawn on in place; the clip's cache keeps its own
+                    # frames are drawn on in place: a picture the clip hands out twice (a missing frame
+                    # number filled with its neighbour) is copied, every other one is the decoder's own
+                    yield index, (image.copy() if image is previous else image)
+                    previous = image
             finally:
                 clip.close()
 
