@@ -25,12 +25,11 @@ def render(
     boxes: bool = typer.Option(False, "--boxes", help="Also draw each object's box."),
 ) -> None:
     """Write one annotated video per camera and a synchronized mosaic of all angles, in one pass over the clips."""
-    from tqdm import tqdm
-
+    from multicam.progress import progress
     from multicam.render import OverlayStyle, render_run
 
     style = OverlayStyle(opacity=opacity, mode="outline" if outline else "fill", boxes=boxes)
-    with tqdm(desc="render", unit="frame", leave=False) as bar:
+    with progress(desc="render", unit="frame", leave=False) as bar:
         result = render_run(
             run,
             out_dir=out,
