@@ -358,7 +358,11 @@ def build_reference_run(root: Path, arrays: Mapping[str, np.ndarray]) -> Path:
         YAML().dump({"name": "ref", "reference": "a", "cameras": game_cams}, fh)
     ids = sorted({int(i) for name, _, _ in REFERENCE_CAMERAS for i in np.unique(arrays[f"{name}_labels"]) if i})
     objects = [ObjectInfo(i, f"p{i}") for i in ids]
-    manifest = {"game_path": str(root / "game.yaml"), "reference": "a", "model": {"untrained": True}}
+    manifest = {
+        "game_path": str(root / "game.yaml"),
+        "game": {"name": "ref", "reference": "a"},
+        "model": {"name": "sam2.1_hiera_tiny", "untrained": True},
+    }
     with RunWriter(root / "run", manifest, cams, objects) as writer:
         for cam in cams:
             for i, lm in enumerate(arrays[f"{cam.name}_labels"]):
