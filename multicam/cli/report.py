@@ -35,25 +35,13 @@ def report(
     top: int = typer.Option(10, "--top", min=0, help="Moments to review printed on the terminal."),
 ) -> None:
     """Check a run's masks for lost objects, jumps, overlaps, identity swaps, ground and colour disagreement."""
-    from multicam.report import (
-        ReportOptions,
-        build_report,
-        find_calibration,
-        find_clips,
-        load_calibration,
-        write_report,
-    )
+    from multicam.report import ReportOptions, report_run
     from multicam.rundir import open_run
 
-    r = open_run(run)
-    note = None
-    cal_path = calibration if calibration is not None else find_calibration(r)
-    if cal_path is None:
-        note = "no calibration found for this run's game (pass --calibration FILE)"
-    cal = load_calibration(cal_path) if cal_path is not None else None
-    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
-    result = build_report(r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note)
-    json_path, html_path = write_report(result, out if out is not None else r.path / "report")
+    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score)
+    result, json_path, html_path = report_run(
+        open_run(run), opts, calibration=calibration, appearance=not no_appearance, out_dir=out
+    )
     data = result.data
     if result.untrained:
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
