@@ -154,7 +154,7 @@ class _Driver:
         self.record = self.record.with_game(key, **changes)
 
     def submit(self, key: str) -> None:
-        from multicam.batch.tasks import GameTask, process_task, render_task, report_task
+        from multicam.batch.tasks import GameTask, process_task
 
         s, game = self.settings, self.record.game(key)
         task = GameTask(
@@ -175,12 +175,19 @@ class _Driver:
         ).remote(task, self.actor, self.on_frame)
         self.inflight[ref] = (key, "process")
         self.processing.add(key)
+        self.submit_steps(key, ref)
+
+    def submit_steps(self, key: str, outcome) -> None:
+        """``report`` / ``render`` tasks after a game's processing task (or on its skipped run)."""
+        from multicam.batch.tasks import render_task, report_task
+
+        s = self.settings
         for stage, fn in (("report", report_task), ("render", render_task)):
             if getattr(s, stage):
                 step = fn.options(
                     num_cpus=1, max_retries=s.retries, retry_exceptions=True, name=f"multicam {stage} {key}"
                 )
-                self.inflight[step.remote(ref)] = (key, stage)
+                self.inflight[step.remote(outcome)] = (key, stage)
                 self.update(key, **{stage: StepRecord()})
 
     def finish_process(self, key: str, ref) -> None:
@@ -254,8 +261,17 @@ class _Driver:
     def run(self) -> None:
         import ray
 
+        from multicam.batch.tasks import GameOutcome
+
         queue = list(self.todo)
         limit = self.settings.max_parallel or len(queue) or 1
+        for g in self.record.games:
+            if g.status == "skipped":
+                now = now_iso()
+                skipped = GameOutcome(
+                    key=g.key, status="skipped", action="skip", run_dir=g.run_dir, started_at=now, finished_at=now
+                )
+                self.submit_steps(g.key, skipped)
         self.save()
         while queue or self.inflight:
             while queue and len(self.processing) < limit:

@@ -59,7 +59,7 @@ class GameOutcome(_Frozen):
     action: Literal["new", "resume", "skip"] | None = None
     run_dir: str | None = None
     digest: str | None = None
-    node: str
+    node: str | None = None
     attempt: int = 1
     frames: int = 0
     seconds: float | None = None

@@ -72,17 +72,39 @@ def test_every_good_game_completes_and_each_broken_one_fails_alone(first_batch):
     assert json.loads((Path(record.path) / "batch.json").read_text())["games"][0]["key"] == "bad_prompts"
 
 
-def test_a_second_batch_skips_every_complete_game(first_batch, season_games):
+def test_a_second_batch_skips_every_complete_game_then_reports_and_renders(first_batch, season_games):
     _, first, runs = first_batch
     games = [str(season_games / f"g{i}" / "game.yaml") for i in range(3)]
-    result = CliRunner().invoke(app, ["batch", *games, "--runs-dir", str(runs), "-q", *OPTIONS])
+    result = CliRunner().invoke(app, ["batch", *games, "--runs-dir", str(runs), "-q", "--report", "--render", *OPTIONS])
     assert result.exit_code == 0, result.output
     second = read_record(Path(first.path).parent / "batch2")
     assert [(g.status, g.action, g.attempts) for g in second.games] == [("skipped", "skip", 0)] * 3
     assert [g.run_dir for g in second.games] == [first.game(f"game{i}").run_dir for i in range(3)]
     assert [p.name for p in (runs / "game0").iterdir()] == ["run1"]  # no new run
+    for g in second.games:  # report and render ran as dependent tasks on the skipped games' runs
+        assert g.report.status == "complete" and Path(g.report.path).name == "report.html", g.report
+        assert g.render.status == "complete" and (Path(g.render.path) / "mosaic.mp4").is_file(), g.render
+        assert json.loads((Path(g.run_dir) / "report" / "report.json").read_text())["untrained"] is True
     status = CliRunner().invoke(app, ["batch", "status", second.path])
     assert status.exit_code == 0 and "3 skipped" in status.output and "game2" in status.output
+
+
+def test_the_season_report_lists_every_game_of_a_record(first_batch):
+    _, first, _ = first_batch
+    result = CliRunner().invoke(app, ["report", "--season", first.path, "--no-appearance"])
+    assert result.exit_code == 0, result.output
+    season = json.loads((Path(first.path) / "season.json").read_text())
+    games = {g["key"]: g for g in season["games"]}
+    for key in ("game0", "game1", "game2"):
+        g = games[key]
+        report = json.loads((Path(g["run_dir"]) / "report" / "report.json").read_text())
+        assert g["score"] == report["scores"]["overall"] and g["flagged"] == len(report["review"])
+        assert g["untrained"] and g["frames"] == FRAMES and g["frames_per_s"] > 0
+    assert games["bad_prompts"]["score"] is None and "frame 99" in games["bad_prompts"]["error"]
+    assert season["totals"]["games"] == 5 and season["totals"]["reported"] == 3
+    page = (Path(first.path) / "season.html").read_text()
+    assert "UNTRAINED" in page and "href='../../game0/run1/report/report.html'" in page
+    assert "season batch1: 5 games, 3 reported" in result.output
 
 
 class KillOnce:
