@@ -127,8 +127,22 @@ def overhead(game: Path, image_size: int, runs: Path, cores: int) -> dict:
         out = ray.get(process_task.options(num_cpus=1).remote(task()))
         times.append(time.perf_counter() - t0)
         assert out.status == "complete", out
+    skip_task = GameTask(key="g", game=str(game), options=options, runs_dir=str(runs), record_dir=str(record_dir))
+    t0 = time.perf_counter()
+    for _ in range(5):
+        assert process_one(skip_task).status == "skipped"
+    skip_local = (time.perf_counter() - t0) / 5
+    skip_ray = []
+    for _ in range(6):  # a fresh worker for the first (it imports multicam), then reused ones
+        t0 = time.perf_counter()
+        assert ray.get(process_task.options(num_cpus=1).remote(skip_task)).status == "skipped"
+        skip_ray.append(time.perf_counter() - t0)
     ray.shutdown()
     return {
+        "skip_in_process_s": round(skip_local, 3),
+        "skip_ray_first_s": round(skip_ray[0], 3),
+        "skip_ray_next_s": round(sum(skip_ray[1:]) / 5, 3),
+        "skip_overhead_s": round(sum(skip_ray[1:]) / 5 - skip_local, 3),
         "in_process_s": round(in_process, 2),
         "in_process_frames": local.frames,
         "ray_task_cold_s": round(times[0], 2),
@@ -147,6 +161,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--out", type=Path, default=common.RESULTS / "batch_scaling.json")
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="Measure the per-task overhead again into an existing --out."
+    )
     args = parser.parse_args()
 
     cores = os.cpu_count() or 1
@@ -155,6 +172,14 @@ def main() -> None:
     games = [
         common.make_game(args.frames, width=args.width, seed=s, root=work / "games") for s in range(1, args.games + 1)
     ]
+    if args.overhead_only:
+        result = json.loads(args.out.read_text())
+        over = overhead(games[0], args.image_size, work / f"runs_overhead_{time.strftime('%Y%m%d-%H%M%S')}", cores)
+        print(f"overhead: {over}", flush=True)
+        result["overhead"] = {**over, "load_average": [round(x, 2) for x in os.getloadavg()]}
+        result["season_model"] = season_model(max(over["overhead_cold_s"], 0.0), object_factor())
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+        return
     opts = ["--untrained", "--image-size", str(args.image_size), "--device", "cpu", "--feature-cache", "off", "-q"]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runs_seq, runs_batch = work / f"runs_seq_{stamp}", work / f"runs_batch_{stamp}"
