@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards import data, ui
 from multicam.batch.record import list_records, read_record
+from multicam.dashboards import data, ui
 from multicam.errors import MulticamError
 
 ctx = ui.page_setup()
