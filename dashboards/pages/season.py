@@ -28,7 +28,7 @@ except MulticamError as exc:
     st.stop()
 
 
-def report_of(run_dir: str | None) -> dict | None:
+def report_of(run_dir: str | None):
     if run_dir is None:
         return None
     try:
@@ -53,8 +53,8 @@ for g in record.games:
         {
             "game": g.key,
             "status": g.status,
-            "score": None if rep is None else rep["scores"]["overall"],
-            "flagged": None if rep is None else len(rep.get("review") or []),
+            "score": None if rep is None else rep.scores.overall,
+            "flagged": None if rep is None else len(rep.review),
             "frames/s": g.frames_per_s,
             "time (s)": g.seconds,
             "untrained": bool(g.untrained),
@@ -73,7 +73,7 @@ for g in record.games:
     cols[0].write(g.key)
     cols[1].write(g.status)
     rep = reports[g.key]
-    cols[2].write("-" if rep is None or rep["scores"]["overall"] is None else f"{rep['scores']['overall']:.3f}")
+    cols[2].write("-" if rep is None or rep.scores.overall is None else f"{rep.scores.overall:.3f}")
     usable = g.run_dir is not None and (Path(g.run_dir) / "manifest.json").is_file()
     for col, title, page in ((cols[3], "Review", "pages/review.py"), (cols[4], "Consistency", "pages/consistency.py")):
         if col.button(title, key=f"season_{title.lower()}_{g.key}", disabled=not usable):

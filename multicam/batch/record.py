@@ -1,6 +1,6 @@
 """The batch record, ``RUNS_DIR/_batches/<name>N/batch.json``: what a batch did, game by game.
 
-Written atomically (:func:`multicam.rundir.write_json_atomic`) every time a game changes state,
+Written atomically (:func:`multicam.io.write_json_atomic`) every time a game changes state,
 so it can be read while the batch runs and says where each game stands after a crash.
 """
 
@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from multicam.batch.spec import BatchError, GameOptions
-from multicam.rundir import next_run_dir, write_json_atomic
+from multicam.io import write_json_atomic
+from multicam.rundir import next_run_dir
 
 RECORD = "batch.json"
 BATCHES = "_batches"

@@ -8,7 +8,6 @@ written into ``RUN/report`` first when it is missing or older than the run.
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 
@@ -16,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from multicam.batch.record import BatchRecord
 from multicam.errors import MulticamError
+from multicam.io import write_json_atomic
 from multicam.report import ReportOptions, report_run
-from multicam.rundir import now_iso, open_run, write_json_atomic
+from multicam.report.record import read_report
+from multicam.rundir import now_iso, open_run
 
 
 class _Frozen(BaseModel):
@@ -71,14 +72,14 @@ class Season(_Frozen):
         }
 
 
-def _report_data(run_dir: Path, options: ReportOptions, appearance: bool) -> tuple[dict, Path]:
+def _report_data(run_dir: Path, options: ReportOptions, appearance: bool):
     """The run's report.json content (building it when missing or older than the run) and its HTML."""
     folder = run_dir / "report"
     path, page = folder / "report.json", folder / "report.html"
     manifest = run_dir / "manifest.json"
     if not (path.is_file() and page.is_file() and path.stat().st_mtime >= manifest.stat().st_mtime):
         _, path, page = report_run(open_run(run_dir), options, appearance=appearance)
-    return json.loads(path.read_text(encoding="utf-8")), page
+    return read_report(path), page
 
 
 def season_game(game, options: ReportOptions, appearance: bool) -> SeasonGame:
@@ -91,19 +92,19 @@ def season_game(game, options: ReportOptions, appearance: bool) -> SeasonGame:
         data, page = _report_data(Path(game.run_dir), options, appearance)
     except MulticamError as exc:
         return base.model_copy(update={"error": f"report: {exc}"})
-    timings = run.manifest.get("timings") or {}
+    timings = run.manifest.timings
     kinds: dict[str, int] = {}
-    for moment in data.get("review") or []:
-        kinds[moment["kind"]] = kinds.get(moment["kind"], 0) + 1
+    for moment in data.review:
+        kinds[moment.kind] = kinds.get(moment.kind, 0) + 1
     return base.model_copy(
         update={
             "report": str(page),
-            "score": data["scores"]["overall"],
-            "flagged": len(data.get("review") or []),
+            "score": data.scores.overall,
+            "flagged": len(data.review),
             "kinds": kinds,
-            "frames": sum(int(v) for v in (run.manifest.get("frames_written") or {}).values()),
-            "seconds": timings.get("track_s"),
-            "frames_per_s": timings.get("frames_per_s"),
+            "frames": sum(run.manifest.frames_written.values()),
+            "seconds": timings.track_s,
+            "frames_per_s": timings.frames_per_s,
             "untrained": run.untrained,
         }
     )
@@ -122,7 +123,7 @@ def build_season(record: BatchRecord, options: ReportOptions | None = None, *, a
 
 def season_html(season: Season, out_dir: Path) -> str:
     """A self-contained page: one row per game, linking to each game's report."""
-    from multicam.pipeline import UNTRAINED_WARNING
+    from multicam.manifest import UNTRAINED_WARNING
     from multicam.report.html import _CSS, _fmt, _score_colour
 
     rows = []

@@ -145,7 +145,7 @@ def _frames_written(run_dir: Path) -> int:
     from multicam.rundir import open_run
 
     try:
-        return sum(int(v) for v in (open_run(run_dir).manifest.get("frames_written") or {}).values())
+        return sum(open_run(run_dir).manifest.frames_written.values())
     except MulticamError:
         return 0
 

@@ -95,7 +95,7 @@ def batch(
 def _run(resolved, settings, name: str, sources: list[str], *, quiet: bool, verbose: bool) -> None:
     from multicam.batch import status_table
     from multicam.batch.runner import run_batch
-    from multicam.pipeline import UNTRAINED_WARNING
+    from multicam.manifest import UNTRAINED_WARNING
 
     def planned(record) -> None:
         counts = {a: sum(1 for g in record.games if g.action == a) for a in ("new", "resume", "skip")}

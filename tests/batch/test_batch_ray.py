@@ -63,7 +63,7 @@ def test_every_good_game_completes_and_each_broken_one_fails_alone(first_batch):
         g = games[key]
         assert (g.status, g.action, g.attempts, g.frames) == ("complete", "new", 1, FRAMES), g
         run = open_run(g.run_dir)
-        assert run.is_complete and run.untrained and run.manifest["inputs_sha256"] == g.digest
+        assert run.is_complete and run.untrained and run.manifest.inputs_sha256 == g.digest
         assert g.node and g.frames_per_s > 0 and g.untrained
     assert games["bad_prompts"].status == "failed" and "frame 99" in games["bad_prompts"].error
     assert games["missing_clip"].status == "failed" and "end.mp4" in games["missing_clip"].error
@@ -132,8 +132,8 @@ def test_a_killed_task_is_retried_and_resumes_its_own_run(first_batch, season_ga
     assert marker.exists() and g.status == "complete" and g.attempts == 2, g
     assert g.action == "resume" and Path(g.run_dir).name == "run2"
     run = open_run(g.run_dir)
-    assert run.is_complete and len(run.manifest["resumes"]) == 1
-    assert run.manifest["resumes"][0]["frames_kept"] >= 2  # what the first attempt wrote is kept
+    assert run.is_complete and len(run.manifest.resumes) == 1
+    assert run.manifest.resumes[0].frames_kept >= 2  # what the first attempt wrote is kept
     lines = lines_per_camera(Path(g.run_dir))
     assert all(len(frames) == len(set(frames)) for frames in lines.values())  # no frame twice
     assert masks_of(Path(g.run_dir)) == masks_of(Path(first.game("game0").run_dir))  # none lost or changed

@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from multicam.batch import BatchRecord, BatchSettings, GameRecord
 from multicam.batch.record import new_record_dir, write_record
+from multicam.report import report_run
+from multicam.rundir import open_run
 
 from .conftest import CAMERAS, make_game
 
@@ -32,7 +34,10 @@ def season(tmp_path, make_run):
             runs / name / "run1",
             frames,
             fps=10.0,
-            manifest={"game": {"name": name, "path": str(game)}, "model": {"untrained": True}},
+            manifest={
+                "game": {"name": name, "path": str(game)},
+                "model": {"name": "sam2.1_hiera_tiny", "untrained": True},
+            },
         )
         games.append(
             GameRecord(
@@ -45,10 +50,7 @@ def season(tmp_path, make_run):
                 untrained=True,
             )
         )
-    (runs / "game0" / "run1" / "report").mkdir()
-    (runs / "game0" / "run1" / "report" / "report.json").write_text(
-        json.dumps({"scores": {"overall": 0.875}, "review": [{"kind": "lost"}] * 4})
-    )
+    report, _, _ = report_run(open_run(runs / "game0" / "run1"), appearance=False)
     games.append(GameRecord(key="broken", game="/nowhere/game.yaml", name="broken", status="failed", error="bad"))
     record_dir = new_record_dir(runs, "spring")
     record = BatchRecord(
@@ -61,12 +63,12 @@ def season(tmp_path, make_run):
         status="failed",
     )
     write_record(record)
-    return runs, record
+    return runs, record, report.record
 
 
 @pytest.fixture
 def season_app(season, monkeypatch):
-    runs, _ = season
+    runs, _, _ = season
     monkeypatch.setenv("MULTICAM_DASHBOARD", json.dumps({"runs_dir": str(runs), "games": []}))
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
@@ -76,11 +78,13 @@ def season_app(season, monkeypatch):
     return at
 
 
-def test_the_season_page_lists_the_games_of_a_batch(season_app):
+def test_the_season_page_lists_the_games_of_a_batch(season_app, season):
+    report = season[2]
     (table,) = season_app.dataframe
     df = table.value
     assert list(df["game"]) == ["game0", "game1", "broken"]
-    assert df["score"][0] == 0.875 and df["flagged"][0] == 4 and df["error"][2] == "bad"
+    assert df["score"][0] == report.scores.overall and df["flagged"][0] == len(report.review)
+    assert df["error"][2] == "bad" and df["score"].isna()[1]  # game1 has no report
     assert any("UNTRAINED" in w.value for w in season_app.warning)
     assert season_app.button(key="season_review_broken").disabled  # no run to open
     assert not season_app.button(key="season_review_game1").disabled
@@ -88,7 +92,7 @@ def test_the_season_page_lists_the_games_of_a_batch(season_app):
 
 @pytest.mark.parametrize("button, page_widget", [("review", "review_time"), ("consistency", None)])
 def test_a_game_opens_in_review_and_consistency(season_app, season, button, page_widget):
-    runs, _ = season
+    runs, _, _ = season
     season_app.button(key=f"season_{button}_game1").click().run()
     assert not season_app.exception, season_app.exception
     assert season_app.session_state["run_select"] == str((runs / "game1" / "run1").resolve())
