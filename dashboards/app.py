@@ -12,6 +12,7 @@ pages = st.navigation(
         st.Page("pages/consistency.py", title="Consistency", icon=":material/timeline:"),
         st.Page("pages/prompts.py", title="Prompts", icon=":material/ads_click:"),
         st.Page("pages/calibrate.py", title="Calibrate", icon=":material/straighten:"),
+        st.Page("pages/season.py", title="Season", icon=":material/calendar_month:"),
     ]
 )
 pages.run()

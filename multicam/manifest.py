@@ -248,6 +248,9 @@ class RunManifest(Record):
     derived_prompts: DerivedPrompts | None = Field(
         default=None, description="prompts added by geometry (processing.prompt_assist: geometry)"
     )
+    inputs_sha256: str | None = Field(
+        default=None, description="digest of what determines the masks (multicam.pipeline.inputs_digest)"
+    )
     process: ProcessInfo | None = None
     synth: dict[str, Any] | None = Field(default=None, description="ground truth: the SynthConfig it was made with")
     calibration: str | None = Field(default=None, description="ground truth: calibration file, relative to it")

@@ -27,6 +27,7 @@ def _root() -> None:
 
 # Each module registers its commands on `app` when imported.
 from multicam.cli import (  # noqa: E402,F401  # noqa: E402,F401  # noqa: E402,F401
+    batch,
     calibrate,
     dashboard,
     eval,

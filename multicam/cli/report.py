@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from multicam.cli import app
 
-if TYPE_CHECKING:
-    from multicam.report.record import CourtSection
-    from multicam.rundir import Run
-
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="The run directory (or ground-truth folder) to check."),
+    run: Path | None = typer.Argument(None, help="The run directory (or ground-truth folder) to check."),
     out: Path | None = typer.Option(
-        None, "--out", help="Folder for report.json and report.html [default: RUN/report]."
+        None, "--out", help="Folder for report.json and report.html [default: RUN/report, or the batch record's]."
+    ),
+    season: Path | None = typer.Option(
+        None,
+        "--season",
+        help="A batch record (RUNS_DIR/_batches/<name>N): season.json + season.html over its games, "
+        "with each game's report built when missing.",
     ),
     fail_under: float | None = typer.Option(
         None, "--fail-under", min=0.0, max=1.0, help="Exit with code 1 when any object or camera score is below this."
@@ -40,29 +41,22 @@ def report(
     top: int = typer.Option(10, "--top", min=0, help="Moments to review printed on the terminal."),
 ) -> None:
     """Check a run's masks for lost objects, jumps, overlaps, identity swaps, ground and colour disagreement."""
-    from multicam.report import (
-        ReportOptions,
-        build_report,
-        find_calibration,
-        find_clips,
-        load_calibration,
-        write_report,
-    )
+    from multicam.errors import MulticamError
+    from multicam.report import ReportOptions, report_run
     from multicam.rundir import open_run
 
+    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score)
+    if season is not None:
+        if run is not None:
+            raise MulticamError("give either a RUN or --season RECORD, not both")
+        _season(season, opts, out, appearance=not no_appearance)
+        return
+    if run is None:
+        raise MulticamError("missing RUN: give a run folder (multicam report runs/<game>/run1) or --season RECORD")
     r = open_run(run)
-    note = None
-    cal_path = calibration if calibration is not None else find_calibration(r)
-    if cal_path is None:
-        note = "no calibration found for this run's game (pass --calibration FILE)"
-    cal = load_calibration(cal_path) if cal_path is not None else None
-    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
-    out_dir = out if out is not None else r.path / "report"
-    court = _court(r, cal_path, tolerance_m, out_dir if out is not None else None) if cal_path is not None else None
-    result = build_report(
-        r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note, court=court
+    result, json_path, html_path = report_run(
+        r, opts, calibration=calibration, appearance=not no_appearance, out_dir=out
     )
-    json_path, html_path = write_report(result, out_dir)
     rec = result.record
     if result.untrained:
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
@@ -89,6 +83,10 @@ def report(
     )
     for m in rec.review[:top]:
         typer.echo(f"  [{m.severity:.2f}] {m.camera:<10} t={m.time:8.2f}s frame {m.frame:>6}  {m.kind:<10} {m.reason}")
+    if rec.court.available:
+        from multicam.court.analysis import positions_path
+
+        typer.echo(f"wrote {positions_path(r, out)}")
     typer.echo(f"wrote {json_path}\nwrote {html_path}")
     if fail_under is not None:
         below = result.below(fail_under)
@@ -97,22 +95,27 @@ def report(
             raise typer.Exit(code=1)
 
 
-def _court(run: Run, cal_path: Path, tolerance_m: float, out: Path | None) -> CourtSection:
-    """Positions and identity by geometry when the calibration has full cameras (writes positions.csv)."""
-    from multicam.court.analysis import analyse_run, load_court, positions_path, write_positions
-    from multicam.court.positions import PositionOptions
-    from multicam.court.templates import CourtError
-    from multicam.report.builder import court_section
-    from multicam.report.record import CourtSection
+def _season(path: Path, opts, out: Path | None, *, appearance: bool) -> None:
+    from multicam.batch import read_record
+    from multicam.batch.season import build_season, write_season
+    from multicam.manifest import UNTRAINED_WARNING
 
-    try:
-        cameras, template = load_court(cal_path)
-    except CourtError as exc:
-        return CourtSection(reason=str(exc))
-    analysis = analyse_run(run, cameras, template, PositionOptions(tolerance_m=tolerance_m))
-    path = write_positions(analysis, positions_path(run, out))
-    typer.echo(f"wrote {path}")
-    return court_section(analysis, {i: o.name for i, o in run.objects.items()})
+    record = read_record(path)
+    season = build_season(record, opts, appearance=appearance)
+    json_path, html_path = write_season(season, out if out is not None else Path(record.path))
+    if season.untrained:
+        typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.RED, bold=True)
+    for g in season.games:
+        score = "-" if g.score is None else f"{g.score:.3f}"
+        typer.echo(
+            f"  {g.key:<20} {g.status:<11} score {score:<6} flagged {'-' if g.flagged is None else g.flagged:<4} "
+            f"{'' if g.frames_per_s is None else f'{g.frames_per_s:.2f} frames/s'}  {g.error or ''}".rstrip()
+        )
+    t = season.totals
+    typer.echo(
+        f"season {season.batch}: {t['games']} games, {t['reported']} reported, mean score {_fmt(t['mean_score'])}"
+    )
+    typer.echo(f"wrote {json_path}\nwrote {html_path}")
 
 
 def _fmt(v: float | None) -> str:
