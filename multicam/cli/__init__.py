@@ -68,14 +68,13 @@ def main() -> None:
         code = 130
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # usage errors: click's exceptions (typer >= 0.26 carries its own copy of click)
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
         raise
     if _terminated_by:
         typer.secho(f"interrupted: stopped by signal {_terminated_by[0]}", fg=typer.colors.YELLOW, err=True)
