@@ -100,6 +100,8 @@ def run_stock(predictor, folder: Path, prompts, dtype, device) -> tuple[dict, di
     """Track with the stock predictor; returns (figures, {(index, object): low-res mask})."""
     import torch
 
+    from multicam.engine.state import add_prompt
+
     autocast = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else _null()
     masks = {}
     with torch.inference_mode(), autocast:
@@ -108,23 +110,7 @@ def run_stock(predictor, folder: Path, prompts, dtype, device) -> tuple[dict, di
         s4 = predictor.image_size // 4
         state["video_height"] = state["video_width"] = s4  # low-res masks out, as multicam's engine
         for p in prompts:
-            w, h = p.resolution_wh
-            pts = [(x / w, y / h) for x, y in (*p.positive, *p.negative)]
-            labels = [1] * len(p.positive) + [0] * len(p.negative)
-            box = (
-                None
-                if p.box_xyxy is None
-                else torch.tensor(p.box_xyxy, dtype=torch.float32) / torch.tensor([w, h, w, h])
-            )
-            predictor.add_new_points_or_box(
-                state,
-                frame_idx=p.index,
-                obj_id=p.object_id,
-                points=torch.tensor(pts, dtype=torch.float32).reshape(-1, 2) if pts else None,
-                labels=torch.tensor(labels, dtype=torch.int32) if pts else None,
-                normalize_coords=False,
-                box=box,
-            )
+            add_prompt(predictor, state, p)  # what multicam's TrackingState does, on the stock predictor
         sync(device)
         init_s = time.perf_counter() - t0
         start = min(p.index for p in prompts)

@@ -24,7 +24,7 @@ from multicam.pipeline import ProcessOptions, process_game, resume_run
 from multicam.rundir import open_run
 
 from .conftest import write_game
-from .test_performance import masks_of
+from .test_performance import masks_of, options
 
 SIZE = 64
 CAMERAS = (("side", 160, 120, 10, 6, 0.0), ("end", 128, 96, 15, 5, -0.1))  # 11 frames: small on purpose
@@ -37,17 +37,7 @@ GHOST = {  # a third object, prompted with a box only
 
 
 def opts(runs: Path, **changes) -> ProcessOptions:
-    base = dict(
-        untrained=True,
-        image_size=SIZE,
-        device="cpu",
-        dtype="float32",
-        runs_dir=runs,
-        progress=False,
-        feature_cache="off",
-        snapshot_every_s=None,
-    )
-    return ProcessOptions(**{**base, **changes})
+    return options(runs, **{"runs_dir": runs, "image_size": SIZE, "snapshot_every_s": None, **changes})
 
 
 def edit_prompts(game: Path, change) -> None:
