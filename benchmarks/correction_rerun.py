@@ -20,7 +20,6 @@ the fresh run's.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -28,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+
+from multicam.rundir import read_manifest  # noqa: E402
 
 
 def corrected_game(game: Path) -> Path:
@@ -126,11 +127,11 @@ def main() -> None:
         if res["rc"] != 0:
             raise SystemExit(f"{name} failed:\n" + "\n".join(res["tail"]))
         run_dir = next((work / "runs").glob(f"*/{name}1"))
-        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest = read_manifest(run_dir / "manifest.json")
         res["run_dir"] = str(run_dir)
-        res["timings"] = manifest.get("timings")
-        res["features"] = manifest.get("features")
-        res["correction"] = manifest.get("correction")
+        res["timings"] = manifest.timings.model_dump(mode="json", exclude_unset=True)
+        res["features"] = None if manifest.features is None else manifest.features.model_dump(mode="json")
+        res["correction"] = manifest.correction
         return res
 
     first = process("first", game, str(cache))

@@ -129,9 +129,10 @@ def plan_correction(source: Run, determinants: Mapping[str, Any], digests: Mappi
         digests: the new run's :func:`object_prompt_digests`.
     """
     m = source.manifest
+    field = m.get if isinstance(m, Mapping) else (lambda key: getattr(m, key, None))
     everything = tuple(sorted(digests))
-    before = m.get("mask_determinants")
-    old_digests = m.get("object_prompts_sha256")
+    before = field("mask_determinants")
+    old_digests = field("object_prompts_sha256")
     if not isinstance(before, Mapping) or not isinstance(old_digests, Mapping):
         return CorrectionPlan(
             source.path, everything, (), f"{source.path} has no per-object prompt digests (made by an older multicam)"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from multicam.correction import (
     CorrectionPlan,
@@ -43,20 +43,16 @@ from multicam.correction import (
 )
 from multicam.errors import GameFileError, PromptError, RunDirError
 from multicam.game import GameConfig, format_validation_error
+from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
+from multicam.manifest import UNTRAINED_WARNING, CameraInfo, ObjectInfo, ProcessInfo, RunManifest, RunOptions
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
-from multicam.rundir import CameraInfo, ObjectInfo, Run, RunWriter, next_run_dir, now_iso, open_run
+from multicam.rundir import Run, RunWriter, next_run_dir, now_iso, open_run
 from multicam.session import OpenGame, open_game
 
-UNTRAINED_WARNING = (
-    "masks from RANDOM weights (--untrained): they show that the pipeline runs, "
-    "not what SAM 2 sees; do not evaluate or publish them"
-)
 
-
-@dataclass(frozen=True)
-class ProcessOptions:
+class ProcessOptions(BaseModel):
     """Overrides of the game file and how to run. ``None`` keeps the game file's value.
 
     Attributes:
@@ -89,6 +85,8 @@ class ProcessOptions:
             are tracked, the others' masks are copied from it when nothing else that
             determines them changed (:mod:`multicam.correction`).
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str | None = None
     checkpoint: Path | None = None
@@ -129,7 +127,7 @@ class ProcessResult:
     frames: int
     untrained: bool
     track_s: float
-    manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+    manifest: RunManifest | None = field(repr=False, default=None)
 
     @property
     def frames_per_s(self) -> float:
@@ -167,6 +165,7 @@ def _manifest(
     sha256: str | None,
     frames: int,
 ) -> dict[str, Any]:
+    """The manifest fields a run knows before it starts (checked by :class:`RunManifest` in RunWriter)."""
     from multicam.engine import versions
 
     return {
@@ -342,23 +341,24 @@ def _build_engine(prep: _Prepared, options: ProcessOptions):
     )
 
 
-def _options_json(options: ProcessOptions) -> dict[str, Any]:
+def _run_options(options: ProcessOptions, batch_objects: bool | None = None) -> RunOptions:
+    """The run's options as recorded (``batch_objects``: the engine's resolved value)."""
     cache = _feature_cache_dir(options)
-    return {
-        "dtype": options.dtype,
-        "compile": options.compile,
-        "batch_objects": options.batch_objects,
-        "decode_cache": options.decode_cache,
-        "prefetch": options.prefetch,
-        "threads": options.threads,
-        "feature_cache": None if cache is None else str(cache.resolve()),
-        "feature_cache_gb": options.feature_cache_gb,
-        "snapshot_every_s": options.snapshot_every_s,
-        "untrained": options.untrained,
-        "download": options.download,
-        "encoder_batch": options.encoder_batch,
-        "from_run": None if options.from_run is None else str(Path(options.from_run).resolve()),
-    }
+    return RunOptions(
+        dtype=options.dtype,
+        compile=options.compile,
+        batch_objects=bool(options.batch_objects if batch_objects is None else batch_objects),
+        decode_cache=options.decode_cache,
+        prefetch=options.prefetch,
+        threads=options.threads,
+        feature_cache=None if cache is None else str(cache.resolve()),
+        feature_cache_gb=options.feature_cache_gb,
+        snapshot_every_s=options.snapshot_every_s,
+        untrained=options.untrained,
+        download=options.download,
+        encoder_batch=options.encoder_batch,
+        from_run=None if options.from_run is None else str(Path(options.from_run).resolve()),
+    )
 
 
 def process_game(
@@ -388,8 +388,9 @@ def process_game(
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
-    manifest.update(options=_options_json(options), prompts_sha256=prompts_digest(prep.prompts))
-    manifest["options"]["batch_objects"] = engine.options.batch_objects  # auto resolved
+    manifest.update(
+        options=_run_options(options, engine.options.batch_objects), prompts_sha256=prompts_digest(prep.prompts)
+    )
     manifest.update(_correction_fields(prep, engine, sha256))
     plan = None
     if source is not None:
@@ -513,13 +514,12 @@ def _run(
     on_frame: Callable[[FrameMasks], None] | None,
     resume: Any = None,
     kept: dict[str, int] | None = None,
-    resumes: list | None = None,
+    resumes: list[dict[str, Any]] | None = None,
     plan: CorrectionPlan | None = None,
 ) -> ProcessResult:
     """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
-    from tqdm import tqdm
-
     from multicam.engine import FeatureCache, describe_cache
+    from multicam.progress import progress
 
     opened, layout = prep.opened, prep.layout
     cameras = [
@@ -537,14 +537,14 @@ def _run(
     cache_dir = _feature_cache_dir(options)
     cache = None if cache_dir is None else FeatureCache(cache_dir, int(options.feature_cache_gb * 2**30))
     features = None if cache is None else engine.feature_store(cache, clips, sha256)
-    manifest = {**manifest, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
+    manifest = {**manifest, "process": ProcessInfo(pid=os.getpid(), host=socket.gethostname())}
     snapshot_path = run_dir / "resume" / "state.pt"
     done_before = resume.done if resume is not None else 0
     frames = 0
     t0 = time.perf_counter()
     with (
         RunWriter(run_dir, manifest, cameras, objects) as writer,
-        tqdm(
+        progress(
             total=len(layout),
             initial=done_before,
             unit="frame",
@@ -554,9 +554,12 @@ def _run(
         ) as bar,
     ):
         if kept is not None:
-            writer.manifest["frames_written"] = dict(kept)
-            writer.update(started_at=manifest.get("started_at", writer.manifest["started_at"]), resumes=resumes or [])
-            writer.manifest.pop("error", None)
+            writer.update(
+                frames_written=dict(kept),
+                started_at=manifest.get("started_at") or writer.manifest.started_at,
+                resumes=resumes or [],
+            )
+            writer.clear("error")
             writer.write_manifest()
         background = _BackgroundWriter(writer, on_frame, bar, merge=_merger(prep, plan))
         last_snapshot = time.monotonic()
@@ -600,7 +603,7 @@ def _run(
                 },
             )
             if resumes:
-                resumes[-1]["replayed_frames"] = stats.replayed
+                writer.update(resumes=[*resumes[:-1], {**resumes[-1], "replayed_frames": stats.replayed}])
     snapshot_path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         snapshot_path.parent.rmdir()
@@ -623,9 +626,7 @@ def _read_complete_lines(path: Path) -> list[str]:
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[FramePrompt]) -> int:
@@ -722,47 +723,47 @@ def resume_run(
         raise RunDirError(f"{run_dir} is {run.kind}, not a run made by `multicam process`; nothing to resume")
     if run.status not in RESUMABLE:
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
-    proc = m.get("process") or {}
-    if run.status == "running" and proc.get("host") == socket.gethostname() and _alive(proc.get("pid")):
+    proc = m.process
+    if run.status == "running" and proc is not None and proc.host == socket.gethostname() and _alive(proc.pid):
         raise RunDirError(
-            f"{run_dir} is still being written by process {proc['pid']}; stop it first (Ctrl-C), then resume"
+            f"{run_dir} is still being written by process {proc.pid}; stop it first (Ctrl-C), then resume"
         )
-    if "options" not in m or "prompts_sha256" not in m:
+    game_path = m.recorded_game_path
+    if m.options is None or m.prompts_sha256 is None or m.config is None or game_path is None:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
-    saved = m["options"]
-    cfg = m["config"]
+    saved, cfg = m.options, m.config
     options = ProcessOptions(
-        model=cfg["model"]["name"],
-        checkpoint=None if cfg["model"]["checkpoint"] is None else Path(cfg["model"]["checkpoint"]),
-        device=cfg["processing"]["device"],
-        image_size=cfg["processing"]["image_size"],
-        layout=cfg["processing"]["layout"],
-        dtype=saved["dtype"],
-        compile=saved["compile"],
-        untrained=bool(saved["untrained"]),
+        model=cfg.model.name,
+        checkpoint=cfg.model.checkpoint,
+        device=cfg.processing.device,
+        image_size=cfg.processing.image_size,
+        layout=cfg.processing.layout,
+        dtype=saved.dtype,
+        compile=saved.compile,
+        untrained=saved.untrained,
         runs_dir=run_dir.parent.parent,
         download=False,
         progress=progress,
-        decode_cache=saved["decode_cache"],
-        batch_objects=saved["batch_objects"],
-        feature_cache=saved["feature_cache"] or "off",
-        feature_cache_gb=saved["feature_cache_gb"],
-        prefetch=saved["prefetch"],
-        threads=saved["threads"],
-        encoder_batch=saved.get("encoder_batch", 1),
-        snapshot_every_s=saved["snapshot_every_s"] if snapshot_every_s is None else snapshot_every_s,
-        from_run=None if saved.get("from_run") is None else Path(saved["from_run"]),
+        decode_cache=saved.decode_cache,
+        batch_objects=saved.batch_objects,
+        feature_cache=saved.feature_cache or "off",
+        feature_cache_gb=saved.feature_cache_gb,
+        prefetch=saved.prefetch,
+        threads=saved.threads,
+        encoder_batch=saved.encoder_batch,
+        snapshot_every_s=saved.snapshot_every_s if snapshot_every_s is None else snapshot_every_s,
+        from_run=None if saved.from_run is None else Path(saved.from_run),
     )
-    opened = open_game(m["game"]["path"])
+    opened = open_game(game_path)
     prep = _prepare(opened, options)
-    if len(prep.layout) != m.get("sequence_frames"):
+    if len(prep.layout) != m.sequence_frames:
         raise RunDirError(
-            f"the game {m['game']['path']} now has {len(prep.layout)} sequence frames, the run "
-            f"{m.get('sequence_frames')}: its clips changed; start a new run"
+            f"the game {game_path} now has {len(prep.layout)} sequence frames, the run "
+            f"{m.sequence_frames}: its clips changed; start a new run"
         )
-    if prompts_digest(prep.prompts) != m["prompts_sha256"]:
+    if prompts_digest(prep.prompts) != m.prompts_sha256:
         raise RunDirError(
-            f"the prompts of {m['game']['path']} changed since {run_dir} started; start a new "
+            f"the prompts of {game_path} changed since {run_dir} started; start a new "
             f"run (the feature cache makes it fast)"
         )
     from multicam.engine import ResumePoint
@@ -774,12 +775,10 @@ def resume_run(
         for name in prep.layout.camera_names
     }
     engine = _build_engine(prep, options)
-    sha256 = m["model"].get("sha256")
-    manifest = {
-        key: value
-        for key, value in m.items()
-        if key
-        not in (
+    sha256 = None if m.model is None else m.model.sha256
+    manifest = m.model_dump(
+        exclude_unset=True,
+        exclude={
             "format",
             "format_version",
             "kind",
@@ -790,9 +789,9 @@ def resume_run(
             "frames_written",
             "error",
             "process",
-        )
-    }
-    resumes = list(m.get("resumes", [])) + [
+        },
+    )
+    resumes = [r.model_dump(exclude_unset=True) for r in m.resumes] + [
         {"at": now_iso(), "frames_kept": done, "previous_status": run.status, "snapshot": snapshot.is_file()}
     ]
     return _run(
@@ -806,7 +805,7 @@ def resume_run(
         resume=ResumePoint(done=done, snapshot=snapshot if snapshot.is_file() else None),
         kept=kept,
         resumes=resumes,
-        plan=CorrectionPlan.from_json(m["correction"]) if m.get("correction") else None,
+        plan=CorrectionPlan.from_json(m.correction) if m.correction else None,
     )
 
 

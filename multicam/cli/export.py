@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from multicam.cli import app
+from multicam.manifest import UNTRAINED_WARNING
 
 
 @app.command()
@@ -19,22 +20,19 @@ def export(
     camera: list[str] | None = typer.Option(None, "--camera", help="Only this camera (repeatable)."),
 ) -> None:
     """Write a run's masks as DAVIS PNGs, COCO JSON or MOTChallenge files, one set per camera."""
-    from tqdm import tqdm
-
     from multicam.export import export as run_export
+    from multicam.progress import progress
     from multicam.rundir import open_run
 
     r = open_run(run)
     out_dir = out if out is not None else r.path / "export"
     fmt = fmt.lower()
     paths = []
-    for path in tqdm(
-        run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file", leave=False, disable=None
-    ):
+    for path in progress(run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file", leave=False):
         paths.append(path)
     if r.untrained:
         typer.secho(
-            "note: this run used an UNTRAINED model (random weights); its masks are not real results.",
+            f"note: {UNTRAINED_WARNING}",
             fg=typer.colors.RED,
             bold=True,
         )

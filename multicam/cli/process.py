@@ -85,7 +85,8 @@ def process(
 ) -> None:
     """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
     from multicam.errors import MulticamError
-    from multicam.pipeline import UNTRAINED_WARNING, ProcessOptions, process_game, resume_run
+    from multicam.manifest import UNTRAINED_WARNING
+    from multicam.pipeline import ProcessOptions, process_game, resume_run
 
     if resume is not None:
         if game is not None or from_run is not None:
@@ -96,9 +97,10 @@ def process(
         if result.untrained:
             typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
         m = result.manifest
+        assert m is not None
         typer.echo(
             f"run resumed in {result.run_dir}: {result.frames} more frames "
-            f"({m['sequence_frames']} in the {m['layout']} sequence)"
+            f"({m.sequence_frames} in the {m.layout} sequence)"
         )
         return
     if game is None:
@@ -127,8 +129,9 @@ def process(
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
     result = process_game(game, options)
     m = result.manifest
+    assert m is not None
     typer.echo(f"run written to {result.run_dir}")
-    correction = m.get("correction")
+    correction = m.correction
     if correction:
         if correction["reused"]:
             typer.echo(
@@ -138,9 +141,9 @@ def process(
         else:
             typer.echo(f"  every object tracked again: {correction['reason']}")
     typer.echo(
-        f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
-        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
-        f"{m['image_size']} px)"
+        f"  {result.frames} frames ({m.sequence_frames} in the {m.layout} sequence) in "
+        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m.device} ({m.dtype}, "
+        f"{m.image_size} px)"
     )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)

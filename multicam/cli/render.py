@@ -22,8 +22,7 @@ def render(
     boxes: bool = typer.Option(False, "--boxes", help="Also draw each object's box."),
 ) -> None:
     """Write one annotated video per camera and a synchronized mosaic of all angles."""
-    from tqdm import tqdm
-
+    from multicam.progress import progress
     from multicam.render import OverlayStyle, plan_render, write_video
 
     style = OverlayStyle(opacity=opacity, mode="outline" if outline else "fill", boxes=boxes)
@@ -31,7 +30,7 @@ def render(
         run, out_dir=out, cameras=camera or None, with_mosaic=mosaic, with_ground_truth=gt, game_path=game, style=style
     )
     for job in jobs:
-        frames = tqdm(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)
+        frames = progress(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)
         result = write_video(frames, job.path, job.fps)
         w, h = result.resolution_wh
         typer.echo(f"{job.name:<12} {result.frame_count:>6d} frames  {w}x{h}  {result.fps:g} fps  -> {result.path}")
