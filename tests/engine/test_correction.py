@@ -92,8 +92,8 @@ def test_correction_retracks_only_the_changed_object_and_equals_a_fresh_run(corr
     seen = []
     corrected = process_game(game, opts(tmp_path / "runs", from_run=first), on_frame=seen.append)
     m = corrected.manifest
-    assert m["correction"] == {"source_run": str(first), "retracked": [2], "reused": [1, 3], "reason": None}
-    assert m["options"]["from_run"] == str(first.resolve())
+    assert m.correction == {"source_run": str(first), "retracked": [2], "reused": [1, 3], "reason": None}
+    assert m.options.from_run == str(first.resolve())
     assert open_run(corrected.run_dir).is_complete
     a, b = masks_of(corrected.run_dir), masks_of(fresh.run_dir)
     assert len(a) == sum(c[4] for c in CAMERAS) and a == b  # bit-identical, mask by mask
@@ -104,7 +104,7 @@ def test_correction_retracks_only_the_changed_object_and_equals_a_fresh_run(corr
     )
     assert seen and all(isinstance(fm, FrameMasks) for fm in seen)
     # one object tracked instead of three, the image encoder as often
-    assert m["features"]["encoder_forwards"] == fresh.manifest["features"]["encoder_forwards"]
+    assert m.features.encoder_forwards == fresh.manifest.features.encoder_forwards
 
 
 @pytest.mark.sam2
@@ -140,7 +140,7 @@ def test_correction_from_the_cli_with_an_added_and_a_removed_object(three_object
 def test_correction_tracks_everything_and_says_why(three_objects, tmp_path, change, changes, reason):
     game, first = corrected_copy(three_objects, tmp_path, change)
     result = process_game(game, opts(tmp_path / "runs", from_run=first, **changes))
-    c = result.manifest["correction"]
+    c = result.manifest.correction
     assert c["reused"] == [] and c["retracked"] == [1, 2, 3] and reason in c["reason"]
     assert len(masks_of(result.run_dir)) == sum(cam[4] for cam in CAMERAS)
 
@@ -149,8 +149,8 @@ def test_correction_tracks_everything_and_says_why(three_objects, tmp_path, chan
 def test_correction_with_nothing_changed_copies_every_mask(three_objects, tmp_path):
     game, first = corrected_copy(three_objects, tmp_path, lambda o, d: None)
     result = process_game(game, opts(tmp_path / "runs", from_run=first))
-    assert result.manifest["correction"]["retracked"] == []
-    assert result.manifest["features"]["encoder_forwards"] == 0
+    assert result.manifest.correction["retracked"] == []
+    assert result.manifest.features.encoder_forwards == 0
     assert masks_of(result.run_dir) == masks_of(first)
 
 
@@ -169,7 +169,7 @@ def test_an_interrupted_correction_resumes_to_the_same_masks(corrected, tmp_path
     (run_dir,) = (tmp_path / "runs").glob("*/run*")
     resume_run(run_dir, progress=False)
     assert masks_of(run_dir) == masks_of(fresh.run_dir)
-    assert open_run(run_dir).manifest["correction"]["retracked"] == [2]
+    assert open_run(run_dir).manifest.correction["retracked"] == [2]
 
 
 @pytest.mark.sam2

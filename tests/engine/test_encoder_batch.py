@@ -70,7 +70,7 @@ def test_frames_prepared_on_the_host_as_uint8_give_the_same_model_input(shape):
 @pytest.fixture(scope="module")
 def one_by_one(disc_game_late, tmp_path_factory):
     result = process_game(disc_game_late, opts(tmp_path_factory.mktemp("unbatched"), encoder_batch=1))
-    f = result.manifest["features"]
+    f = result.manifest.features.model_dump()
     assert f["encoder_forwards"] == f["encoder_batches"] == N
     return masks_of(result.run_dir)
 
@@ -85,10 +85,10 @@ def test_batched_encoder_gives_the_masks_of_the_unbatched_run(disc_game_late, on
     """
     changes = {"encoder_batch": batch, "feature_cache": tmp_path / "features" if cache else "off"}
     result = process_game(disc_game_late, opts(tmp_path / "runs", **changes))
-    f = result.manifest["features"]
+    f = result.manifest.features.model_dump()
     assert f["encoder_forwards"] == N and f["encoder_batches"] < N / 2  # prompted frames are encoded alone
     assert same_masks(masks_of(result.run_dir), one_by_one) and any(fm.objects for fm in one_by_one.values())
     if cache:
         again = process_game(disc_game_late, opts(tmp_path / "runs", **changes))
-        assert again.manifest["features"]["loaded"] == N and again.manifest["features"]["encoder_forwards"] == 0
+        assert again.manifest.features.loaded == N and again.manifest.features.encoder_forwards == 0
         assert same_masks(masks_of(again.run_dir), one_by_one)
