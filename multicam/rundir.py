@@ -266,10 +266,17 @@ class Run:
             )
         try:
             self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RunDirError(f"{manifest}: not valid JSON ({exc.msg})") from exc
-        if self.manifest.get("format") != FORMAT:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+            raise RunDirError(f"{manifest}: not valid JSON ({reason})") from None
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise RunDirError(f"{manifest}: not a multicam run manifest")
+        version = self.manifest.get("format_version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise RunDirError(
+                f"{manifest}: format_version {version!r} was written by a newer multicam "
+                f"(this one reads version {FORMAT_VERSION}); upgrade multicam to read this run"
+            )
 
     @property
     def kind(self) -> str:

@@ -22,9 +22,11 @@ def export(
     from tqdm import tqdm
 
     from multicam.export import export as run_export
-    from multicam.rundir import open_run
+    from multicam.integrity import usable_run
 
-    r = open_run(run)
+    r, warnings = usable_run(run, what="export")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     out_dir = out if out is not None else r.path / "export"
     fmt = fmt.lower()
     paths = []

@@ -24,11 +24,21 @@ def render(
     """Write one annotated video per camera and a synchronized mosaic of all angles."""
     from tqdm import tqdm
 
+    from multicam.integrity import usable_run
     from multicam.render import OverlayStyle, plan_render, write_video
 
+    opened, warnings = usable_run(run, what="render")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     style = OverlayStyle(opacity=opacity, mode="outline" if outline else "fill", boxes=boxes)
     jobs = plan_render(
-        run, out_dir=out, cameras=camera or None, with_mosaic=mosaic, with_ground_truth=gt, game_path=game, style=style
+        opened,
+        out_dir=out,
+        cameras=camera or None,
+        with_mosaic=mosaic,
+        with_ground_truth=gt,
+        game_path=game,
+        style=style,
     )
     for job in jobs:
         frames = tqdm(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)

@@ -35,6 +35,7 @@ def report(
     top: int = typer.Option(10, "--top", min=0, help="Moments to review printed on the terminal."),
 ) -> None:
     """Check a run's masks for lost objects, jumps, overlaps, identity swaps, ground and colour disagreement."""
+    from multicam.integrity import usable_run
     from multicam.report import (
         ReportOptions,
         build_report,
@@ -43,9 +44,10 @@ def report(
         load_calibration,
         write_report,
     )
-    from multicam.rundir import open_run
 
-    r = open_run(run)
+    r, warnings = usable_run(run, what="report")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     note = None
     cal_path = calibration if calibration is not None else find_calibration(r)
     if cal_path is None:
