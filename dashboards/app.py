@@ -11,7 +11,10 @@ if str(_REPO) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboards.access import require_password  # noqa: E402
+
 st.set_page_config(page_title="multicam", page_icon=":material/videocam:", layout="wide")
+require_password()  # before any page renders: nothing is shown to a session without the password
 # Each page draws the shared sidebar itself (ui.page_setup), so a page is complete on its own.
 pages = st.navigation(
     [

@@ -13,6 +13,7 @@ short is a warning that they print before writing anything.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -124,7 +125,7 @@ def _alive(pid: object) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return int(pid) != os.getpid()  # type: ignore[call-overload]
 
 
 def run_state(run: Run) -> str:
@@ -280,3 +281,28 @@ def run_lock(run_dir: str | Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error (or the error it was raised from) is a full disk or an exhausted quota."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def check_runs_dir(runs_dir: str | Path, game: str) -> None:
+    """Refuse, before any work, a runs folder (or its game folder) that is a file.
+
+    Raises:
+        RunDirError: naming the file and the fix.
+    """
+    for folder in (Path(runs_dir), Path(runs_dir) / game):
+        if folder.exists() and not folder.is_dir():
+            raise RunDirError(f"{folder} is a file, not a folder of runs; move it away or pass another --runs-dir")
+    for parent in Path(runs_dir).resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunDirError(f"{parent} is a file, not a folder; pass another --runs-dir")
+            break

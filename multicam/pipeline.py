@@ -33,8 +33,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from multicam.errors import GameFileError, PromptError, RunDirError
+from multicam.errors import DiskFullError, GameFileError, PromptError, RunDirError
 from multicam.game import GameConfig, format_validation_error
+from multicam.integrity import check_runs_dir, disk_full, run_lock, run_state
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
@@ -354,13 +355,15 @@ def process_game(
             or an unavailable device.
     """
     opened = game if isinstance(game, OpenGame) else open_game(game)
+    check_runs_dir(options.runs_dir, opened.name)
     prep = _prepare(opened, options)
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
     manifest.update(options=_options_json(options), prompts_sha256=prompts_digest(prep.prompts))
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
-    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
+    with run_lock(run_dir):
+        return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
 
 
 def _run(
@@ -434,8 +437,14 @@ def _run(
                         engine.save_snapshot(snapshot_path)
                         last_snapshot = time.monotonic()
             background.close()
-        except BaseException:
+        except BaseException as exc:
             background.close(raise_error=False)
+            if disk_full(exc):
+                kept_frames = background.written + done_before
+                raise DiskFullError(
+                    f"disk full while writing {run_dir} ({exc.strerror or exc}); its {kept_frames} finished "
+                    f"frames are kept: free some space, then continue with `multicam process --resume {run_dir}`"
+                ) from exc
             raise
         finally:
             frames = background.written
@@ -583,13 +592,26 @@ def resume_run(
         raise RunDirError(f"{run_dir} is {run.kind}, not a run made by `multicam process`; nothing to resume")
     if run.status not in RESUMABLE:
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
-    proc = m.get("process") or {}
-    if run.status == "running" and proc.get("host") == socket.gethostname() and _alive(proc.get("pid")):
+    if run_state(run) == "running":
+        proc = m.get("process") or {}
         raise RunDirError(
-            f"{run_dir} is still being written by process {proc['pid']}; stop it first (Ctrl-C), then resume"
+            f"{run_dir} is still being written by process {proc.get('pid')} on {proc.get('host')}; "
+            f"stop it first (Ctrl-C), then resume"
         )
     if "options" not in m or "prompts_sha256" not in m:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
+    with run_lock(run_dir):  # a second --resume of the same run is refused, not interleaved
+        return _resume_locked(run, progress=progress, on_frame=on_frame, snapshot_every_s=snapshot_every_s)
+
+
+def _resume_locked(
+    run: Any,
+    *,
+    progress: bool,
+    on_frame: Callable[[FrameMasks], None] | None,
+    snapshot_every_s: float | None,
+) -> ProcessResult:
+    run_dir, m = run.path, run.manifest
     saved = m["options"]
     cfg = m["config"]
     options = ProcessOptions(
@@ -666,13 +688,3 @@ def resume_run(
         kept=kept,
         resumes=resumes,
     )
-
-
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return int(pid) != os.getpid()

@@ -40,7 +40,7 @@ def option(command: list[str], name: str) -> str:
     [
         ([], "127.0.0.1", "8501"),
         (["--port", "9000"], "127.0.0.1", "9000"),
-        (["--host", "0.0.0.0"], "0.0.0.0", "8501"),
+        (["--host", "0.0.0.0", "--password", "s3cret"], "0.0.0.0", "8501"),
     ],
 )
 def test_dashboard_starts_streamlit_headless_on_localhost_by_default(dash_game, launched, args, host, port):
