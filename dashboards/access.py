@@ -2,8 +2,9 @@
 
 ``multicam dashboard --host 0.0.0.0`` requires a password (``--password`` or the
 ``MULTICAM_DASHBOARD_PASSWORD`` environment variable); the Streamlit process gets it in that
-environment variable and :func:`require_password` asks for it before any page renders, comparing
-in constant time (:func:`hmac.compare_digest`). ``--read-only`` removes everything that writes:
+environment variable and :func:`login_page` asks for it before any page renders, comparing
+in constant time (:func:`hmac.compare_digest`): until then the app's navigation holds the login page
+only, so no page script (and no page URL) can run. ``--read-only`` removes everything that writes:
 saving prompts and starting processing.
 """
 
@@ -24,19 +25,23 @@ def password_matches(typed: str, expected: str) -> bool:
     return hmac.compare_digest(typed.encode("utf-8"), expected.encode("utf-8"))
 
 
-def require_password(environ: Mapping[str, str] | None = None) -> None:
-    """Stop the script with a password form until this browser session typed the password (if one is set)."""
-    expected = (os.environ if environ is None else environ).get(PASSWORD_ENV, "")
-    if not expected or st.session_state.get(AUTHENTICATED):
-        return
+def _expected(environ: Mapping[str, str] | None = None) -> str:
+    return (os.environ if environ is None else environ).get(PASSWORD_ENV, "")
+
+
+def is_authenticated(environ: Mapping[str, str] | None = None) -> bool:
+    """True when no password is set, or this browser session typed it."""
+    return not _expected(environ) or bool(st.session_state.get(AUTHENTICATED))
+
+
+def login_page() -> None:
+    """The only page of a session without the password: a password form, nothing else."""
     st.title("multicam")
     with st.form("login"):
         typed = st.text_input("Password", type="password", key="_password")
         submitted = st.form_submit_button("Open the dashboard")
     if submitted and typed:
-        if password_matches(typed, expected):
+        if password_matches(typed, _expected()):
             st.session_state[AUTHENTICATED] = True
-            st.session_state.pop("_password", None)
             st.rerun()
         st.error("wrong password")
-    st.stop()

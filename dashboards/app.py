@@ -11,11 +11,13 @@ if str(_REPO) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards.access import require_password  # noqa: E402
+from dashboards import access  # noqa: E402
 
 st.set_page_config(page_title="multicam", page_icon=":material/videocam:", layout="wide")
-require_password()  # before any page renders: nothing is shown to a session without the password
 # Each page draws the shared sidebar itself (ui.page_setup), so a page is complete on its own.
+if not access.is_authenticated():  # a shared dashboard: nothing but the password form until it is typed
+    st.navigation([st.Page(access.login_page, title="multicam")], position="hidden").run()
+    st.stop()
 pages = st.navigation(
     [
         st.Page("pages/review.py", title="Review", icon=":material/grid_view:", default=True),
