@@ -45,13 +45,18 @@ def cli(capsys, crash_dir, monkeypatch):
     def run(*args: str) -> Outcome:
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["multicam", *map(str, args)])
+        trace = ""
         try:
             main()
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # what Python prints for an exception nobody caught, with its exit code 1
+            import traceback
+
+            code, trace = 1, traceback.format_exc()
         captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
+        return Outcome(code, captured.out, captured.err + trace)
 
     return run
 
