@@ -275,7 +275,7 @@ def main() -> None:
         "multicam_args": args.multicam_args,
         "layout": "concat (both)",
     }
-    # the same OpenMP wait policy on both sides (multicam's default, see the README's Performance section)
+    # the same OpenMP wait policy on both sides (multicam's default, see docs/guide/long-games.md)
     omp = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     settings["env"] = omp
     print(f"settings: {settings}", flush=True)

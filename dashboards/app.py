@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-_REPO = Path(__file__).resolve().parent.parent
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
-
-import streamlit as st  # noqa: E402
-
-from dashboards import access  # noqa: E402
+from multicam.dashboards import access
 
 st.set_page_config(page_title="multicam", page_icon=":material/videocam:", layout="wide")
 # Each page draws the shared sidebar itself (ui.page_setup), so a page is complete on its own.

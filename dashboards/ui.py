@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards import data
+from multicam.dashboards import data
 from multicam.errors import MulticamError
 from multicam.game import Game
 from multicam.render import find_game_file

@@ -71,7 +71,9 @@ class ModelConfig(_Frozen):
 class ProcessingConfig(_Frozen):
     """How the engine lays out and runs the game."""
 
-    layout: Layout = "interleave"
+    layout: Layout = Field(
+        default="interleave", description="interleave (frames grouped by game time) or concat (one clip after another)."
+    )
     image_size: int = Field(default=1024, ge=64, le=4096, description="SAM 2 input size (multiple of 32).")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps.")
 
@@ -93,14 +95,24 @@ class ProcessingConfig(_Frozen):
 class GameConfig(_Frozen):
     """The parsed game file, with paths as written (relative to the game file's folder)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    reference: str
-    cameras: tuple[CameraConfig, ...] = Field(min_length=1)
-    prompts: Path | None = None
-    calibration: Path | None = None
-    ground_truth: Path | None = None
-    model: ModelConfig = ModelConfig()
-    processing: ProcessingConfig = ProcessingConfig()
+    name: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Game name (runs go to runs/<name>/): letters, digits, '_', '-', '.'.",
+    )
+    reference: str = Field(description="The camera the prompts are labelled on; its offset is 0 and defines game time.")
+    cameras: tuple[CameraConfig, ...] = Field(min_length=1, description="The game's cameras, each with its clip.")
+    prompts: Path | None = Field(default=None, description="The prompts file (YAML).")
+    calibration: Path | None = Field(
+        default=None, description="Camera calibration (JSON); enables the ground-plane checks of reports."
+    )
+    ground_truth: Path | None = Field(
+        default=None, description="Folder of ground-truth masks in run-directory format (for eval)."
+    )
+    model: ModelConfig = Field(default=ModelConfig(), description="The SAM 2 model.")
+    processing: ProcessingConfig = Field(
+        default=ProcessingConfig(), description="Defaults of `multicam process` (each can be overridden there)."
+    )
 
     @model_validator(mode="after")
     def _check_cameras(self) -> GameConfig:

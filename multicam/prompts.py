@@ -39,9 +39,11 @@ class Prompt(_Frozen):
     frame: int | None = Field(default=None, ge=0, description="0-based frame of the camera's clip.")
     time: float | None = Field(default=None, description="Game time (s); the nearest frame is used.")
     camera: str | None = Field(default=None, description="Camera name; defaults to the reference.")
-    positive: tuple[tuple[float, float], ...] = ()
-    negative: tuple[tuple[float, float], ...] = ()
-    box_xyxy: tuple[float, float, float, float] | None = None
+    positive: tuple[tuple[float, float], ...] = Field(default=(), description="(x, y) points on the object.")
+    negative: tuple[tuple[float, float], ...] = Field(default=(), description="(x, y) points NOT on the object.")
+    box_xyxy: tuple[float, float, float, float] | None = Field(
+        default=None, description="Box (x0, y0, x1, y1) around the object."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Prompt:
@@ -66,15 +68,15 @@ class ObjectPrompts(_Frozen):
     """An object to track: its id, name, optional team, and one or more prompts."""
 
     id: int = Field(ge=1, description="Object id (>= 1), the same in every camera.")
-    name: str = Field(min_length=1)
-    team: str | None = None
-    prompts: tuple[Prompt, ...] = Field(min_length=1)
+    name: str = Field(min_length=1, description="The object's name, e.g. 'ball' or 'home 7'.")
+    team: str | None = Field(default=None, description="Team name, or null (the ball, referees).")
+    prompts: tuple[Prompt, ...] = Field(min_length=1, description="Where the object was clicked; at least one.")
 
 
 class PromptsFile(_Frozen):
     """The whole prompts file."""
 
-    objects: tuple[ObjectPrompts, ...] = ()
+    objects: tuple[ObjectPrompts, ...] = Field(default=(), description="The objects to track.")
 
     @model_validator(mode="after")
     def _merge_ids(self) -> PromptsFile:

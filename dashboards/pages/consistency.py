@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import data, ui
+from multicam.dashboards import data, ui
 from multicam.errors import MulticamError
 from multicam.render import object_color_hex
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, processing, prompt_edit, ui
+from multicam.dashboards import data, processing, prompt_edit, ui
 from multicam.errors import MulticamError
 from multicam.prompts import load_prompts, save_prompts, validate_prompts
 from multicam.render import object_color_hex

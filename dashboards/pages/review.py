@@ -7,7 +7,7 @@ import html
 import numpy as np
 import streamlit as st
 
-from dashboards import data, ui
+from multicam.dashboards import data, ui
 from multicam.render import OverlayStyle, object_color_hex
 
 PLAY_INTERVAL_S = 0.15

@@ -81,12 +81,12 @@ def main() -> None:
         code = 130
     except SystemExit:
         raise
+    except typer.Abort:
+        sys.exit(1)
     except Exception as exc:  # usage errors of (typer's own copy of) click, then the rest
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # "Usage: ... Error: No such option: --fast", exit code 2
             sys.exit(exc.exit_code)
-        if type(exc).__name__ == "Abort":
-            sys.exit(1)
         message = guard.os_error_message(exc) if isinstance(exc, OSError) else None
         if debug:
             guard.show_traceback(exc)

@@ -19,14 +19,15 @@ PASSWORD_ENV = "MULTICAM_DASHBOARD_PASSWORD"
 
 
 def dashboard_app() -> Path:
-    """``dashboards/app.py`` next to the package (a source checkout or an editable install)."""
-    import multicam
+    """The installed ``multicam.dashboards`` package's ``app.py`` (a wheel, or the checkout when editable)."""
+    from importlib.util import find_spec
 
-    app_py = Path(multicam.__file__).resolve().parent.parent / "dashboards" / "app.py"
-    if not app_py.is_file():
+    spec = find_spec("multicam.dashboards")
+    app_py = Path(spec.origin).resolve().parent / "app.py" if spec and spec.origin else None
+    if app_py is None or not app_py.is_file():
         raise MulticamError(
-            f"the dashboard app is not installed ({app_py} is missing); run multicam from "
-            f"a checkout of its repository (pip install -e .)"
+            f"the dashboard app is not installed ({app_py or 'multicam.dashboards'} is missing); "
+            f"reinstall multicam (pip install multicam, or pip install -e . in a checkout)"
         )
     return app_py
 

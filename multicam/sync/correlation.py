@@ -231,7 +231,8 @@ def pick_peak(
         lags: their lags in samples, shape ``(L,)``.
         valid: boolean mask ``(L,)`` of lags allowed to hold the answer (default: all).
         min_exclusion: samples either side of the peak never counted as a second peak.
-        psr_floor, psr_span: see :func:`peak_confidence`.
+        psr_floor: see :func:`peak_confidence`.
+        psr_span: see :func:`peak_confidence`.
 
     Returns:
         The estimate, or None when no lag is valid.

@@ -1,16 +1,12 @@
-"""Fixtures of the dashboard tests: a tiny game (see dash_helpers) and the repository on sys.path."""
+"""Fixtures of the dashboard tests: a tiny game (see dash_helpers)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pytest
-from dash_helpers import REPO, DashGame, build_game
-
-if str(REPO) not in sys.path:  # `dashboards` is a folder of the repository, not an installed package
-    sys.path.insert(0, str(REPO))
+from dash_helpers import DashGame, build_game
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from dash_helpers import CAMERAS, REPO
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from dashboards import access, data
+from multicam.dashboards import access, data
 from multicam.cli import app as cli_app
 from multicam.cli import dashboard as cli_dashboard
 

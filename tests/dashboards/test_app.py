@@ -11,7 +11,7 @@ import pytest
 from dash_helpers import CAMERAS, REPO
 from streamlit.testing.v1 import AppTest
 
-from dashboards import data
+from multicam.dashboards import data
 from multicam.prompts import load_prompts
 from multicam.render import run_timeline
 from multicam.rundir import open_run
@@ -274,7 +274,7 @@ def test_a_game_whose_clip_lies_outside_is_refused(dash_game, tmp_path, monkeypa
 
 
 def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_game, monkeypatch):
-    from dashboards import processing
+    from multicam.dashboards import processing
 
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); from dash_helpers import write_masks; "

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from multicam.cli import app
 from multicam.cli import dashboard as cli_dashboard
-from multicam.errors import GameFileError
+from multicam.errors import GameFileError, MulticamError
 
 
 @pytest.fixture
@@ -92,4 +92,18 @@ def _wait_for(path, timeout: float = 30.0) -> None:
 
 
 def test_the_app_file_is_found():
+    """An editable install maps multicam.dashboards to the checkout's dashboards/ folder."""
     assert cli_dashboard.dashboard_app() == REPO / "dashboards" / "app.py"
+
+
+@pytest.mark.parametrize("origin", [None, "missing"])
+def test_a_missing_dashboard_package_is_a_clear_error(monkeypatch, tmp_path, origin):
+    import importlib.machinery
+    import importlib.util
+
+    spec = None if origin is None else importlib.machinery.ModuleSpec("multicam.dashboards", None)
+    if spec is not None:
+        spec.origin = str(tmp_path / "dashboards" / "__init__.py")  # a package without its app.py
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    with pytest.raises(MulticamError, match="dashboard app is not installed"):
+        cli_dashboard.dashboard_app()

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dashboards import data
+from multicam.dashboards import data
 from multicam.game import load_game
 from multicam.masks import FrameMasks
 from multicam.render import OverlayStyle

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dashboards import processing
+from multicam.dashboards import processing
 
 FAKE_PROCESS = """
 import sys, time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboards import prompt_edit as pe
+from multicam.dashboards import prompt_edit as pe
 from multicam.errors import PromptError
 from multicam.prompts import PromptsFile, load_prompts, save_prompts
 from multicam.render import object_color
