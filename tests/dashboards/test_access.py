@@ -12,9 +12,9 @@ from dash_helpers import CAMERAS, REPO
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from multicam.dashboards import access, data
 from multicam.cli import app as cli_app
 from multicam.cli import dashboard as cli_dashboard
+from multicam.dashboards import access, data
 
 APP = REPO / "dashboards" / "app.py"
 
