@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 from dash_helpers import CAMERAS, REPO
@@ -119,22 +118,6 @@ def test_a_damaged_run_is_named_with_file_and_line(dash_game, monkeypatch):
 
 
 # -- the command line -----------------------------------------------------------------------------
-@pytest.fixture
-def launched(monkeypatch):
-    calls = []
-
-    class FakePopen:
-        def __init__(self, command, env):
-            calls.append((command, env))
-
-        def wait(self, timeout=None):
-            return 0
-
-    monkeypatch.setattr(subprocess, "Popen", FakePopen)
-    monkeypatch.delenv(access.PASSWORD_ENV, raising=False)
-    return calls
-
-
 @pytest.mark.parametrize(
     "args, env_password, ok",
     [

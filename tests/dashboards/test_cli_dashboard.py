@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -13,22 +12,6 @@ from typer.testing import CliRunner
 from multicam.cli import app
 from multicam.cli import dashboard as cli_dashboard
 from multicam.errors import GameFileError, MulticamError
-
-
-@pytest.fixture
-def launched(monkeypatch):
-    """Capture the command and environment instead of starting Streamlit."""
-    calls = []
-
-    class FakePopen:
-        def __init__(self, command, env):
-            calls.append((command, env))
-
-        def wait(self, timeout=None):
-            return 0
-
-    monkeypatch.setattr(subprocess, "Popen", FakePopen)
-    return calls
 
 
 def option(command: list[str], name: str) -> str:
