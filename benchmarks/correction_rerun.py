@@ -17,7 +17,6 @@ Each run is a subprocess; wall time is end to end. Target: the cached re-run at 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -25,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+
+from multicam.rundir import read_manifest  # noqa: E402
 
 
 def corrected_game(game: Path) -> Path:
@@ -114,10 +115,10 @@ def main() -> None:
         if res["rc"] != 0:
             raise SystemExit(f"{name} failed:\n" + "\n".join(res["tail"]))
         run_dir = next((work / "runs").glob(f"*/{name}1"))
-        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest = read_manifest(run_dir / "manifest.json")
         res["run_dir"] = str(run_dir)
-        res["timings"] = manifest.get("timings")
-        res["features"] = manifest.get("features")
+        res["timings"] = manifest.timings.model_dump(mode="json", exclude_unset=True)
+        res["features"] = None if manifest.features is None else manifest.features.model_dump(mode="json")
         return res
 
     first = process("first", game, str(cache))

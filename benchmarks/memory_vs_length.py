@@ -13,13 +13,14 @@ memory (``ru_maxrss``) with what the run's manifest says the state held at most.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+
+from multicam.rundir import read_manifest  # noqa: E402
 
 
 def main() -> None:
@@ -69,8 +70,8 @@ def main() -> None:
         res = common.run_measured(cmd, log=runs / "log.txt")
         if res["rc"] != 0:
             raise SystemExit(f"multicam process failed on {game}:\n" + "\n".join(res["tail"]))
-        manifest = json.loads(next(runs.glob("*/mem1/manifest.json")).read_text())
-        memory = manifest.get("memory", {})
+        manifest = read_manifest(next(runs.glob("*/mem1/manifest.json")))
+        memory = {} if manifest.memory is None else manifest.memory.model_dump()
         row = {
             "sequence_frames": n_seq,
             "wall_s": res["wall_s"],

@@ -29,8 +29,10 @@ from multicam.clips import Clip, probe_clip
 from multicam.errors import MulticamError
 from multicam.game import Game, load_game
 from multicam.masks import FrameMasks
-from multicam.render import OverlayStyle, annotate_frame, banner_for, run_timeline
+from multicam.render import OverlayStyle, annotate_frame, banner_for
+from multicam.report.record import ReportRecord, read_report
 from multicam.rundir import MANIFEST, Run, open_run
+from multicam.session import clips_timeline
 from multicam.timeline import CameraTiming, Timeline
 
 ENV_VAR = "MULTICAM_DASHBOARD"
@@ -200,12 +202,7 @@ def mtime(path: Path) -> float:
 
 def game_timeline(game: Game) -> Timeline:
     """A timeline from the game file's clips (offsets ``auto`` count as 0 until a run resolves them)."""
-    cams = []
-    for cam in game.config.cameras:
-        info = probe_clip(game.video_path(cam.name))
-        offset = 0.0 if cam.offset == "auto" or cam.name == game.config.reference else float(cam.offset)
-        cams.append(CameraTiming(name=cam.name, fps=info.fps, frame_count=info.frame_count, offset=offset))
-    return Timeline(cameras=tuple(cams), reference=game.config.reference)
+    return clips_timeline(game, {cam: probe_clip(game.video_path(cam)) for cam in game.config.camera_names})
 
 
 def time_step(timeline: Timeline) -> float:
@@ -356,7 +353,7 @@ def timeline_for(run: Run | None, game: Game) -> Timeline:
     """The run's timeline (offsets as the run resolved them), else the game file's."""
     if run is not None:
         try:
-            return run_timeline(run)
+            return run.timeline()
         except MulticamError:
             pass
     return cached_game_timeline(str(game.path), mtime(game.path))
@@ -398,75 +395,14 @@ def frame_table(
 # -- reports ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReviewMoment:
-    """A moment the report asks an analyst to look at (an entry of ``report.json``'s ``review`` list).
+def load_report(run_path: Path) -> ReportRecord | None:
+    """``<run>/report/report.json`` read, or ``None`` when the run has no report yet.
 
-    Attributes:
-        camera: camera name.
-        time: game time in seconds.
-        frame: the camera's 0-based frame where the problem starts.
-        object_id: the object concerned (``None``: the whole frame).
-        reason: one sentence for a person.
-        severity: 0..1, larger is worse (``0.0`` when the report gives none).
-        kind: ``lost``, ``jump``, ``overlap``, ``swap``... (``""`` when not given).
-        end_frame: the last frame of the problem, if given.
-        other_object_id: the second object of an overlap or swap, if any.
+    Raises:
+        MulticamError: a report that cannot be read (the message says to run ``multicam report`` again).
     """
-
-    camera: str
-    time: float
-    frame: int | None
-    object_id: int | None
-    reason: str
-    severity: float
-    kind: str = ""
-    end_frame: int | None = None
-    other_object_id: int | None = None
-
-
-def _int_or_none(v: Any) -> int | None:
-    return None if v is None else int(v)
-
-
-def parse_review_moments(report: Mapping[str, Any]) -> list[ReviewMoment]:
-    """The report's review list (``review``, or ``review_moments``) in report order, most severe first.
-
-    Entries without a camera or a time are skipped.
-    """
-    items = report.get("review", report.get("review_moments")) or []
-    out = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, Mapping) or "camera" not in item or "time" not in item:
-            continue
-        out.append(
-            ReviewMoment(
-                camera=str(item["camera"]),
-                time=float(item["time"]),
-                frame=_int_or_none(item.get("frame")),
-                object_id=_int_or_none(item.get("object_id")),
-                reason=str(item.get("reason", "")),
-                severity=float(item.get("severity") or 0.0),
-                kind=str(item.get("kind") or ""),
-                end_frame=_int_or_none(item.get("end_frame")),
-                other_object_id=_int_or_none(item.get("other_object_id")),
-            )
-        )
-    return out
-
-
-def load_report(run_path: Path) -> dict[str, Any] | None:
-    """``<run>/report/report.json`` parsed, or ``None`` when the run has no report yet."""
     path = run_path / REPORT_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MulticamError(f"{path}: not valid JSON ({exc.msg}); run `multicam report` again") from None
-    if not isinstance(data, dict):
-        raise MulticamError(f"{path}: expected a JSON object; run `multicam report` again")
-    return data
+    return read_report(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -500,38 +436,24 @@ def presence_spans(frames: Mapping[int, FrameMasks], camera: CameraTiming) -> li
     return sorted(spans, key=lambda s: (s.object_id, s.camera, s.start))
 
 
-def report_presence(report: Mapping[str, Any], timeline: Timeline) -> list[PresenceSpan] | None:
-    """Presence spans from a report's ``presence`` (``{camera: {object_id: {"segments": [...]}}}``).
+def report_presence(report: ReportRecord, timeline: Timeline) -> list[PresenceSpan]:
+    """Presence spans from a report's ``presence`` segments.
 
     Segment frames (inclusive) become game seconds with the timeline's camera timing (the report's
-    ``cameras`` fps and offset for a camera the timeline lacks). ``None`` when the report has no
-    presence section the page can read.
+    ``cameras`` fps and offset for a camera the timeline lacks).
     """
-    presence = report.get("presence")
-    if not isinstance(presence, Mapping):
-        return None
-    cams_info = report.get("cameras") or {}
     spans = []
-    for cam, per_object in presence.items():
+    for cam, per_object in report.presence.items():
         if cam in timeline.names:
             timing = timeline.camera(cam)
-        elif isinstance(cams_info.get(cam), Mapping) and cams_info[cam].get("fps"):
-            info = cams_info[cam]
-            timing = CameraTiming(
-                cam, float(info["fps"]), int(info.get("frame_count", 0)), float(info.get("offset", 0.0))
-            )
+        elif cam in report.cameras:
+            info = report.cameras[cam]
+            timing = CameraTiming(cam, info.fps, info.frame_count, info.offset)
         else:
             continue
-        if not isinstance(per_object, Mapping):
-            continue
         for oid, entry in per_object.items():
-            for seg in (entry or {}).get("segments") or []:
+            for seg in entry.segments:
                 spans.append(
-                    PresenceSpan(
-                        int(oid),
-                        cam,
-                        timing.time_of(int(seg["start_frame"])),
-                        timing.time_of(int(seg["end_frame"]) + 1),
-                    )
+                    PresenceSpan(int(oid), cam, timing.time_of(seg.start_frame), timing.time_of(seg.end_frame + 1))
                 )
     return sorted(spans, key=lambda s: (s.object_id, s.camera, s.start))

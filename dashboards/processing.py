@@ -8,7 +8,6 @@ camera's ``frame_count``, and ``status``): nothing but the run directory couples
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from multicam.rundir import MANIFEST
+from multicam.errors import RunDirError
+from multicam.rundir import MANIFEST, read_manifest
 
 LOG_DIR = ".logs"
 
@@ -123,20 +123,17 @@ class RunProgress:
 def read_progress(run_path: Path) -> RunProgress:
     """A run's progress from its ``manifest.json`` (``unknown`` while it cannot be read)."""
     try:
-        manifest = json.loads((run_path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(run_path / MANIFEST)
+    except (OSError, RunDirError):
         return RunProgress("unknown", 0, 0, {})
-    written = manifest.get("frames_written") or {}
-    per_camera = {}
-    for cam in manifest.get("cameras") or []:
-        name = str(cam.get("name"))
-        per_camera[name] = (int(written.get(name, 0)), int(cam.get("frame_count", 0)))
+    written = manifest.frames_written
+    per_camera = {c.name: (written.get(c.name, 0), c.frame_count) for c in manifest.cameras}
     return RunProgress(
-        status=str(manifest.get("status", "unknown")),
+        status=manifest.status,
         frames_done=sum(w for w, _ in per_camera.values()),
         frames_total=sum(t for _, t in per_camera.values()),
         per_camera=per_camera,
-        error=manifest.get("error"),
+        error=manifest.error,
     )
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from multicam.dashboards import data
 from multicam.errors import MulticamError
 from multicam.game import Game
-from multicam.render import find_game_file
+from multicam.manifest import UNTRAINED_WARNING
 from multicam.rundir import MANIFEST, Run
 
 # Widget values that must survive a page switch (Streamlit forgets widgets a page does not draw).
@@ -63,7 +63,7 @@ def _open_typed_path(text: str, config: data.DashboardConfig) -> None:
     try:
         p = data.check_path(text, config.roots, "path")
         if p.is_dir() and (p / MANIFEST).is_file():
-            found = find_game_file(data.load_run(p))
+            found = data.load_run(p).game_path()
             game_file = str(found) if found else None
             if not game_file:
                 raise MulticamError(f"{p}: the run does not say which game it belongs to")
@@ -152,7 +152,7 @@ def sidebar(config: data.DashboardConfig) -> Context:
             if damaged:
                 ctx.run = ctx.entry = None
         if ctx.run is not None and ctx.run.untrained:
-            st.warning("UNTRAINED run (random weights): its masks only check the mechanics.")
+            st.warning(UNTRAINED_WARNING)
         st.caption(f"Runs folder: `{config.runs_dir.name}`", help=str(config.runs_dir))
     return ctx
 

@@ -136,10 +136,12 @@ def run_state(run: Run) -> str:
         return "running"
     if (run.path / LOCK_FILE).exists():
         return "crashed"  # its writer held the lock until it died
-    proc = run.manifest.get("process") or {}  # a run from before locks: ask the process table
-    if proc.get("host") not in (None, socket.gethostname()):
+    proc = run.manifest.process  # a run from before locks: ask the process table
+    if proc is None:
+        return "crashed"
+    if proc.host not in (None, socket.gethostname()):
         return "running"  # written on another machine: we cannot tell
-    return "running" if proc.get("pid") is not None and _alive(proc["pid"]) else "crashed"
+    return "running" if proc.pid is not None and _alive(proc.pid) else "crashed"
 
 
 def _check_masks_file(path: Path, camera, problems: list[Problem]) -> tuple[int, set[int]]:
@@ -209,7 +211,7 @@ def check_run(path: str | Path) -> RunCheck:
     except (KeyError, TypeError, ValueError) as exc:
         raise RunDirError(f"{manifest_path}: the cameras list is damaged ({exc}); the run cannot be read") from None
     state = run_state(run)
-    written = run.manifest.get("frames_written") or {}
+    written = dict(run.manifest.frames_written or {})
     found = []
     for name, cam in cameras.items():
         masks = run.path / "masks" / f"{name}.jsonl"

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from multicam.errors import ModelError
+from multicam.io import atomic_path
 
 SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/072824"
 SAM2_1_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824"
@@ -166,7 +166,7 @@ def download(
     import urllib.error
     import urllib.request
 
-    from tqdm import tqdm
+    from multicam.progress import progress as progress_display
 
     spec = get_model(name)
     target = models_dir() / spec.filename
@@ -174,12 +174,10 @@ def download(
         return target
     source = url or spec.url
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
     digest = hashlib.sha256()
     received = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(target) as tmp:
+        with tmp.open("wb") as out:
             try:
                 response = urllib.request.urlopen(source, timeout=timeout_s)  # noqa: S310 - http(s)/file URL
             except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -191,7 +189,7 @@ def download(
                 length = response.headers.get("Content-Length")
                 expected = int(length) if length and length.isdigit() else None
                 total = spec.size_bytes if spec.size_bytes is not None else expected
-                with tqdm(
+                with progress_display(
                     total=total,
                     unit="B",
                     unit_scale=True,
@@ -225,10 +223,6 @@ def download(
                 )
         if received == 0:
             raise ModelError(f"download of {spec.name} from {source} is empty; {manual_instructions(spec)}")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     side = target.with_name(target.name + ".sha256")
     side.write_text(f"{digest.hexdigest()}  {target.name}\n", encoding="utf-8")
     return target

@@ -31,25 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from multicam.errors import DiskFullError, GameFileError, PromptError, RunDirError
 from multicam.game import GameConfig, format_validation_error
 from multicam.integrity import check_runs_dir, disk_full, run_lock, run_state
+from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
+from multicam.manifest import UNTRAINED_WARNING, CameraInfo, ObjectInfo, ProcessInfo, RunManifest, RunOptions
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
-from multicam.rundir import CameraInfo, ObjectInfo, RunWriter, next_run_dir, now_iso, open_run
+from multicam.rundir import RunWriter, next_run_dir, now_iso, open_run
 from multicam.session import OpenGame, open_game
 
-UNTRAINED_WARNING = (
-    "masks from RANDOM weights (--untrained): they show that the pipeline runs, "
-    "not what SAM 2 sees; do not evaluate or publish them"
-)
 
-
-@dataclass(frozen=True)
-class ProcessOptions:
+class ProcessOptions(BaseModel):
     """Overrides of the game file and how to run. ``None`` keeps the game file's value.
 
     Attributes:
@@ -76,6 +72,8 @@ class ProcessOptions:
         snapshot_every_s: seconds between two saves of the tracking state for ``--resume``
             (0: after every frame; None: never, a resume then re-tracks the interrupted direction).
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str | None = None
     checkpoint: Path | None = None
@@ -114,7 +112,7 @@ class ProcessResult:
     frames: int
     untrained: bool
     track_s: float
-    manifest: dict[str, Any] = field(repr=False, default_factory=dict)
+    manifest: RunManifest | None = field(repr=False, default=None)
 
     @property
     def frames_per_s(self) -> float:
@@ -152,6 +150,7 @@ def _manifest(
     sha256: str | None,
     frames: int,
 ) -> dict[str, Any]:
+    """The manifest fields a run knows before it starts (checked by :class:`RunManifest` in RunWriter)."""
     from multicam.engine import versions
 
     return {
@@ -316,21 +315,21 @@ def _build_engine(prep: _Prepared, options: ProcessOptions):
     )
 
 
-def _options_json(options: ProcessOptions) -> dict[str, Any]:
+def _run_options(options: ProcessOptions) -> RunOptions:
     cache = _feature_cache_dir(options)
-    return {
-        "dtype": options.dtype,
-        "compile": options.compile,
-        "batch_objects": options.batch_objects,
-        "decode_cache": options.decode_cache,
-        "prefetch": options.prefetch,
-        "threads": options.threads,
-        "feature_cache": None if cache is None else str(cache.resolve()),
-        "feature_cache_gb": options.feature_cache_gb,
-        "snapshot_every_s": options.snapshot_every_s,
-        "untrained": options.untrained,
-        "download": options.download,
-    }
+    return RunOptions(
+        dtype=options.dtype,
+        compile=options.compile,
+        batch_objects=options.batch_objects,
+        decode_cache=options.decode_cache,
+        prefetch=options.prefetch,
+        threads=options.threads,
+        feature_cache=None if cache is None else str(cache.resolve()),
+        feature_cache_gb=options.feature_cache_gb,
+        snapshot_every_s=options.snapshot_every_s,
+        untrained=options.untrained,
+        download=options.download,
+    )
 
 
 def process_game(
@@ -360,7 +359,7 @@ def process_game(
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
-    manifest.update(options=_options_json(options), prompts_sha256=prompts_digest(prep.prompts))
+    manifest.update(options=_run_options(options), prompts_sha256=prompts_digest(prep.prompts))
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
     with run_lock(run_dir):
         return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
@@ -377,12 +376,11 @@ def _run(
     on_frame: Callable[[FrameMasks], None] | None,
     resume: Any = None,
     kept: dict[str, int] | None = None,
-    resumes: list | None = None,
+    resumes: list[dict[str, Any]] | None = None,
 ) -> ProcessResult:
     """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
-    from tqdm import tqdm
-
     from multicam.engine import FeatureCache, describe_cache
+    from multicam.progress import progress
 
     opened, layout = prep.opened, prep.layout
     cameras = [
@@ -400,14 +398,14 @@ def _run(
     cache_dir = _feature_cache_dir(options)
     cache = None if cache_dir is None else FeatureCache(cache_dir, int(options.feature_cache_gb * 2**30))
     features = None if cache is None else engine.feature_store(cache, clips, sha256)
-    manifest = {**manifest, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
+    manifest = {**manifest, "process": ProcessInfo(pid=os.getpid(), host=socket.gethostname())}
     snapshot_path = run_dir / "resume" / "state.pt"
     done_before = resume.done if resume is not None else 0
     frames = 0
     t0 = time.perf_counter()
     with (
         RunWriter(run_dir, manifest, cameras, objects) as writer,
-        tqdm(
+        progress(
             total=len(layout),
             initial=done_before,
             unit="frame",
@@ -417,9 +415,12 @@ def _run(
         ) as bar,
     ):
         if kept is not None:
-            writer.manifest["frames_written"] = dict(kept)
-            writer.update(started_at=manifest.get("started_at", writer.manifest["started_at"]), resumes=resumes or [])
-            writer.manifest.pop("error", None)
+            writer.update(
+                frames_written=dict(kept),
+                started_at=manifest.get("started_at") or writer.manifest.started_at,
+                resumes=resumes or [],
+            )
+            writer.clear("error")
             writer.write_manifest()
         background = _BackgroundWriter(writer, on_frame, bar)
         last_snapshot = time.monotonic()
@@ -470,7 +471,7 @@ def _run(
                 },
             )
             if resumes:
-                resumes[-1]["replayed_frames"] = stats.replayed
+                writer.update(resumes=[*resumes[:-1], {**resumes[-1], "replayed_frames": stats.replayed}])
     snapshot_path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         snapshot_path.parent.rmdir()
@@ -493,9 +494,7 @@ def _read_complete_lines(path: Path) -> list[str]:
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def finished_frames(run_dir: Path, layout: SequenceLayout, prompts: Sequence[FramePrompt]) -> int:
@@ -593,12 +592,13 @@ def resume_run(
     if run.status not in RESUMABLE:
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
     if run_state(run) == "running":
-        proc = m.get("process") or {}
+        proc = m.process
         raise RunDirError(
-            f"{run_dir} is still being written by process {proc.get('pid')} on {proc.get('host')}; "
+            f"{run_dir} is still being written by process {proc.pid if proc else '?'} on {proc.host if proc else '?'}; "
             f"stop it first (Ctrl-C), then resume"
         )
-    if "options" not in m or "prompts_sha256" not in m:
+    game_path = m.recorded_game_path
+    if m.options is None or m.prompts_sha256 is None or m.config is None or game_path is None:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
     with run_lock(run_dir):  # a second --resume of the same run is refused, not interleaved
         return _resume_locked(run, progress=progress, on_frame=on_frame, snapshot_every_s=snapshot_every_s)
@@ -612,38 +612,38 @@ def _resume_locked(
     snapshot_every_s: float | None,
 ) -> ProcessResult:
     run_dir, m = run.path, run.manifest
-    saved = m["options"]
-    cfg = m["config"]
+    game_path = m.recorded_game_path
+    saved, cfg = m.options, m.config
     options = ProcessOptions(
-        model=cfg["model"]["name"],
-        checkpoint=None if cfg["model"]["checkpoint"] is None else Path(cfg["model"]["checkpoint"]),
-        device=cfg["processing"]["device"],
-        image_size=cfg["processing"]["image_size"],
-        layout=cfg["processing"]["layout"],
-        dtype=saved["dtype"],
-        compile=saved["compile"],
-        untrained=bool(saved["untrained"]),
+        model=cfg.model.name,
+        checkpoint=cfg.model.checkpoint,
+        device=cfg.processing.device,
+        image_size=cfg.processing.image_size,
+        layout=cfg.processing.layout,
+        dtype=saved.dtype,
+        compile=saved.compile,
+        untrained=saved.untrained,
         runs_dir=run_dir.parent.parent,
         download=False,
         progress=progress,
-        decode_cache=saved["decode_cache"],
-        batch_objects=saved["batch_objects"],
-        feature_cache=saved["feature_cache"] or "off",
-        feature_cache_gb=saved["feature_cache_gb"],
-        prefetch=saved["prefetch"],
-        threads=saved["threads"],
-        snapshot_every_s=saved["snapshot_every_s"] if snapshot_every_s is None else snapshot_every_s,
+        decode_cache=saved.decode_cache,
+        batch_objects=saved.batch_objects,
+        feature_cache=saved.feature_cache or "off",
+        feature_cache_gb=saved.feature_cache_gb,
+        prefetch=saved.prefetch,
+        threads=saved.threads,
+        snapshot_every_s=saved.snapshot_every_s if snapshot_every_s is None else snapshot_every_s,
     )
-    opened = open_game(m["game"]["path"])
+    opened = open_game(game_path)
     prep = _prepare(opened, options)
-    if len(prep.layout) != m.get("sequence_frames"):
+    if len(prep.layout) != m.sequence_frames:
         raise RunDirError(
-            f"the game {m['game']['path']} now has {len(prep.layout)} sequence frames, the run "
-            f"{m.get('sequence_frames')}: its clips changed; start a new run"
+            f"the game {game_path} now has {len(prep.layout)} sequence frames, the run "
+            f"{m.sequence_frames}: its clips changed; start a new run"
         )
-    if prompts_digest(prep.prompts) != m["prompts_sha256"]:
+    if prompts_digest(prep.prompts) != m.prompts_sha256:
         raise RunDirError(
-            f"the prompts of {m['game']['path']} changed since {run_dir} started; start a new "
+            f"the prompts of {game_path} changed since {run_dir} started; start a new "
             f"run (the feature cache makes it fast)"
         )
     from multicam.engine import ResumePoint
@@ -655,12 +655,10 @@ def _resume_locked(
         for name in prep.layout.camera_names
     }
     engine = _build_engine(prep, options)
-    sha256 = m["model"].get("sha256")
-    manifest = {
-        key: value
-        for key, value in m.items()
-        if key
-        not in (
+    sha256 = None if m.model is None else m.model.sha256
+    manifest = m.model_dump(
+        exclude_unset=True,
+        exclude={
             "format",
             "format_version",
             "kind",
@@ -671,9 +669,9 @@ def _resume_locked(
             "frames_written",
             "error",
             "process",
-        )
-    }
-    resumes = list(m.get("resumes", [])) + [
+        },
+    )
+    resumes = [r.model_dump(exclude_unset=True) for r in m.resumes] + [
         {"at": now_iso(), "frames_kept": done, "previous_status": run.status, "snapshot": snapshot.is_file()}
     ]
     return _run(

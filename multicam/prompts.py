@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from multicam.errors import PromptError
+from multicam.io import atomic_path
 
 
 class _Frozen(BaseModel):
@@ -120,9 +121,6 @@ def load_prompts(path: str | Path) -> PromptsFile:
 
 def save_prompts(prompts: PromptsFile, path: str | Path) -> None:
     """Write a prompts file (atomically: a failed write leaves the old file intact)."""
-    import os
-    import tempfile
-
     from ruamel.yaml import YAML
 
     path = Path(path)
@@ -136,16 +134,8 @@ def save_prompts(prompts: PromptsFile, path: str | Path) -> None:
                 p["box_xyxy"] = list(p["box_xyxy"])
     yaml = YAML()
     yaml.default_flow_style = None
-    fd, tmp = tempfile.mkstemp(prefix=".prompts-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.dump(data, fh)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
 
 
 def validate_prompts(

@@ -15,7 +15,6 @@ Videos are streamed: :func:`plan_render` returns :class:`RenderJob` objects whos
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +27,7 @@ import supervision as sv
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
+from multicam.io import atomic_path
 from multicam.masks import FrameMasks
 from multicam.rundir import ObjectInfo, Run, open_run
 from multicam.timeline import CameraTiming, Timeline
@@ -302,80 +302,43 @@ def write_video(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
     rate = Fraction(fps).limit_denominator(1001)
     container = None
     stream = None
     count = 0
     size: tuple[int, int] = (0, 0)
-    try:
-        for image in frames:
-            image = even_frame(np.ascontiguousarray(image, dtype=np.uint8))
+    with atomic_path(path) as tmp:
+        try:
+            for image in frames:
+                image = even_frame(np.ascontiguousarray(image, dtype=np.uint8))
+                if container is None:
+                    size = (image.shape[1], image.shape[0])
+                    container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+                    stream = container.add_stream("libx264", rate=rate)
+                    stream.width, stream.height = size
+                    stream.pix_fmt = "yuv420p"
+                    stream.options = {"crf": str(crf), "preset": preset}
+                elif (image.shape[1], image.shape[0]) != size:
+                    raise ValueError(
+                        f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
+                    )
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                for packet in stream.encode(frame):  # type: ignore[union-attr]
+                    container.mux(packet)
+                count += 1
             if container is None:
-                size = (image.shape[1], image.shape[0])
-                container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
-                stream = container.add_stream("libx264", rate=rate)
-                stream.width, stream.height = size
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": preset}
-            elif (image.shape[1], image.shape[0]) != size:
-                raise ValueError(
-                    f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
-                )
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            for packet in stream.encode(frame):  # type: ignore[union-attr]
+                raise ValueError(f"no frames to write to {path}")
+            for packet in stream.encode(None):  # type: ignore[union-attr]
                 container.mux(packet)
-            count += 1
-        if container is None:
-            raise ValueError(f"no frames to write to {path}")
-        for packet in stream.encode(None):  # type: ignore[union-attr]
-            container.mux(packet)
-        container.close()
-        container = None
-        os.replace(tmp, path)
-    finally:
-        if container is not None:
             container.close()
-        tmp.unlink(missing_ok=True)
+            container = None
+        finally:
+            if container is not None:
+                container.close()
     return VideoResult(path=path, frame_count=count, resolution_wh=size, fps=float(rate))
 
 
 # -- a run's frames ----------------------------------------------------------------------------
-
-
-def run_timeline(run: Run) -> Timeline:
-    """The run's cameras on the game clock (offsets as resolved when the run was made)."""
-    cams = tuple(
-        CameraTiming(name=c.name, fps=c.fps, frame_count=c.frame_count, offset=c.offset) for c in run.cameras.values()
-    )
-    if not cams:
-        raise RunDirError(f"{run.path}: the manifest lists no cameras")
-    reference = run.manifest.get("reference") or run.manifest.get("game", {}).get("reference")
-    return Timeline(cameras=cams, reference=reference if reference in run.cameras else cams[0].name)
-
-
-def find_game_file(run: Run) -> Path | None:
-    """The game file a run (or ground-truth folder) belongs to, or ``None`` when unknown.
-
-    A run's manifest records it (``game.path``, or ``game_path``); for a ground-truth folder
-    without one, the YAML files beside the folder are searched for a game whose
-    ``ground_truth:`` is that folder.
-    """
-    game = run.manifest.get("game")
-    recorded = (game.get("path") if isinstance(game, dict) else None) or run.manifest.get("game_path")
-    if recorded:
-        return Path(recorded)
-    from multicam.game import load_game
-
-    folder = run.path.resolve()
-    for candidate in sorted(folder.parent.glob("*.y*ml")):
-        try:
-            game = load_game(candidate)
-        except Exception:  # not a game file (e.g. prompts.yaml): keep looking
-            continue
-        if game.ground_truth_path is not None and game.ground_truth_path.resolve() == folder:
-            return candidate
-    return None
 
 
 def banner_for(run: Run) -> str | None:
@@ -509,27 +472,20 @@ def plan_render(
         RunDirError: unknown camera, or the game file cannot be found.
         GameFileError: the game file or its clips are missing.
     """
-    from multicam.game import load_game
-
     run = run if isinstance(run, Run) else open_run(run)
-    timeline = run_timeline(run)
+    timeline = run.timeline()
     chosen = list(cameras) if cameras else list(timeline.names)
     unknown = [c for c in chosen if c not in run.cameras]
     if unknown:
         raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
-    gp = Path(game_path) if game_path is not None else find_game_file(run)
-    if gp is None:
-        raise RunDirError(
-            f"{run.path}: the manifest does not say which game it belongs to; pass the game file with --game GAME.yaml"
-        )
-    game = load_game(gp)
+    game = run.game(game_path)
     out = Path(out_dir) if out_dir is not None else run.path / "render"
     objects = run.objects
     banner = banner_for(run)
     gt_run: Run | None = None
     if with_ground_truth:
         if game.ground_truth_path is None:
-            raise RunDirError(f"{gp}: the game names no ground_truth folder; drop --gt")
+            raise RunDirError(f"{game.path}: the game names no ground_truth folder; drop --gt")
         gt_run = open_run(game.ground_truth_path)
 
     def masks_of(name: str) -> dict[int, FrameMasks]:

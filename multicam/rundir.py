@@ -19,22 +19,28 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
-import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from multicam.errors import RunDirError
+from multicam.game import Game
 from multicam.geometry import centroid_xy, foot_point_xy
+from multicam.io import write_json_atomic
+from multicam.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    CameraInfo,
+    ObjectInfo,
+    RunManifest,
+    read_versioned,
+)
 from multicam.masks import FrameMasks, read_masks_jsonl, write_jsonl_line
+from multicam.timeline import CameraTiming, Timeline
 
-MANIFEST = "manifest.json"
-FORMAT = "multicam-run"
-FORMAT_VERSION = 1
 TRACKS_COLUMNS = (
     "camera",
     "frame",
@@ -52,53 +58,6 @@ TRACKS_COLUMNS = (
     "foot_y",
     "score",
 )
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """An object tracked in a run: id, name and optional team."""
-
-    object_id: int
-    name: str
-    team: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.object_id, "name": self.name, "team": self.team}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ObjectInfo:
-        return cls(object_id=int(data["id"]), name=str(data["name"]), team=data.get("team"))
-
-
-@dataclass(frozen=True)
-class CameraInfo:
-    """A camera as recorded in a run: resolution, rate, frame count, offset on the game clock."""
-
-    name: str
-    resolution_wh: tuple[int, int]
-    fps: float
-    frame_count: int
-    offset: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "resolution_wh": list(self.resolution_wh),
-            "fps": self.fps,
-            "frame_count": self.frame_count,
-            "offset": self.offset,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CameraInfo:
-        w, h = data["resolution_wh"]
-        return cls(
-            name=str(data["name"]),
-            resolution_wh=(int(w), int(h)),
-            fps=float(data["fps"]),
-            frame_count=int(data["frame_count"]),
-            offset=float(data["offset"]),
-        )
 
 
 def now_iso() -> str:
@@ -120,21 +79,15 @@ def next_run_dir(runs_dir: str | Path, game: str, name: str = "run") -> Path:
             n += 1
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class RunWriter:
     """Writes a run directory as frames arrive.
 
     Args:
         path: the (new, empty) run directory.
-        manifest: initial manifest content (config, model, cameras, objects...).
+        manifest: initial manifest fields (config, model, game...; see :class:`RunManifest`).
         cameras: the game's cameras.
         objects: the objects tracked.
+        kind: ``run`` or ``ground_truth``.
 
     Use as a context manager: leaving it normally marks the run ``complete``; an exception
     marks it ``failed`` (or ``interrupted`` for Ctrl-C) and re-raises.
@@ -143,7 +96,7 @@ class RunWriter:
     def __init__(
         self,
         path: str | Path,
-        manifest: Mapping[str, Any],
+        manifest: Mapping[str, Any] | RunManifest,
         cameras: list[CameraInfo],
         objects: list[ObjectInfo],
         kind: str = "run",
@@ -152,18 +105,22 @@ class RunWriter:
         (self.path / "masks").mkdir(parents=True, exist_ok=True)
         self.cameras = {c.name: c for c in cameras}
         self.names = {o.object_id: o.name for o in objects}
-        self.manifest: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "kind": kind,
-            **dict(manifest),
-            "cameras": [c.to_json() for c in cameras],
-            "objects": [o.to_json() for o in objects],
-            "status": "running",
-            "started_at": now_iso(),
-            "finished_at": None,
-            "frames_written": {c.name: 0 for c in cameras},
-        }
+        fields = manifest.model_dump(exclude_unset=True) if isinstance(manifest, RunManifest) else dict(manifest)
+        self._frames_written = {c.name: 0 for c in cameras}
+        self.manifest = RunManifest.model_validate(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "kind": kind,
+                **fields,
+                "cameras": list(cameras),
+                "objects": list(objects),
+                "status": "running",
+                "started_at": now_iso(),
+                "finished_at": None,
+                "frames_written": dict(self._frames_written),
+            }
+        )
         self._t0 = time.perf_counter()
         self._mask_files = {
             c.name: (self.path / "masks" / f"{c.name}.jsonl").open("a", encoding="utf-8") for c in cameras
@@ -177,12 +134,25 @@ class RunWriter:
         self._last_manifest_write = 0.0
         self.write_manifest()
 
+    @property
+    def frames_written(self) -> dict[str, int]:
+        """Frames written so far per camera (a copy)."""
+        return dict(self._frames_written)
+
     def update(self, **fields: Any) -> None:
-        """Merge fields into the manifest (written at the next frame or at the end)."""
-        self.manifest.update(fields)
+        """Set manifest fields, checked by :class:`RunManifest` (written at the next frame or at the end)."""
+        if "frames_written" in fields:
+            self._frames_written = {**self._frames_written, **fields["frames_written"]}
+        self.manifest = self.manifest.updated(**fields)
+
+    def clear(self, *names: str) -> None:
+        """Remove manifest fields (they are left out of the file)."""
+        data = self.manifest.model_dump(exclude_unset=True)
+        self.manifest = RunManifest.model_validate({k: v for k, v in data.items() if k not in names})
 
     def write_manifest(self) -> None:
-        write_json_atomic(self.path / MANIFEST, self.manifest)
+        self.manifest = self.manifest.updated(frames_written=dict(self._frames_written))
+        write_json_atomic(self.path / MANIFEST, self.manifest.to_json())
         self._last_manifest_write = time.perf_counter()
 
     def write(self, frame_masks: FrameMasks) -> None:
@@ -220,7 +190,7 @@ class RunWriter:
                 ]
             )
         self._tracks_fh.flush()
-        self.manifest["frames_written"][cam] = self.manifest["frames_written"].get(cam, 0) + 1
+        self._frames_written[cam] = self._frames_written.get(cam, 0) + 1
         if time.perf_counter() - self._last_manifest_write > 2.0:
             self.write_manifest()
 
@@ -228,11 +198,15 @@ class RunWriter:
         for fh in self._mask_files.values():
             fh.close()
         self._tracks_fh.close()
-        self.manifest["status"] = status
-        self.manifest["finished_at"] = now_iso()
-        self.manifest.setdefault("timings", {})["wall_s"] = round(time.perf_counter() - self._t0, 3)
+        timings = self.manifest.timings.model_dump(exclude_unset=True)
+        fields: dict[str, Any] = {
+            "status": status,
+            "finished_at": now_iso(),
+            "timings": {**timings, "wall_s": round(time.perf_counter() - self._t0, 3)},
+        }
         if error is not None:
-            self.manifest["error"] = error
+            fields["error"] = error
+        self.update(**fields)
         self.write_manifest()
 
     def __enter__(self) -> RunWriter:
@@ -256,40 +230,22 @@ class Run:
 
     Attributes:
         path: the directory.
-        manifest: the parsed ``manifest.json``.
+        manifest: its ``manifest.json`` (:class:`RunManifest`).
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        manifest = self.path / MANIFEST
         if not self.path.is_dir():
             raise RunDirError(f"run directory not found: {self.path}")
-        if not manifest.is_file():
-            raise RunDirError(
-                f"{self.path} is not a run directory (no {MANIFEST}); "
-                f"pass a folder made by `multicam process` or `multicam synth`"
-            )
-        try:
-            self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-            raise RunDirError(f"{manifest}: not valid JSON ({reason})") from None
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
-            raise RunDirError(f"{manifest}: not a multicam run manifest")
-        version = self.manifest.get("format_version", FORMAT_VERSION)
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise RunDirError(
-                f"{manifest}: format_version {version!r} was written by a newer multicam "
-                f"(this one reads version {FORMAT_VERSION}); upgrade multicam to read this run"
-            )
+        self.manifest: RunManifest = read_manifest(self.path / MANIFEST)
 
     @property
     def kind(self) -> str:
-        return str(self.manifest.get("kind", "run"))
+        return self.manifest.kind
 
     @property
     def status(self) -> str:
-        return str(self.manifest.get("status", "unknown"))
+        return self.manifest.status
 
     @property
     def is_complete(self) -> bool:
@@ -298,23 +254,73 @@ class Run:
     @property
     def untrained(self) -> bool:
         """True when the masks came from random weights (a mechanics check, not a result)."""
-        return bool((self.manifest.get("model") or {}).get("untrained", False))
+        return self.manifest.untrained
 
     @property
     def game_name(self) -> str:
-        return str(self.manifest.get("game", {}).get("name", self.path.parent.name))
+        return self.manifest.game_name or self.path.parent.name
 
     @property
     def reference(self) -> str:
-        return str(self.manifest.get("reference") or self.manifest.get("game", {}).get("reference"))
+        return str(self.manifest.game_reference)
 
     @property
     def cameras(self) -> dict[str, CameraInfo]:
-        return {c["name"]: CameraInfo.from_json(c) for c in self.manifest["cameras"]}
+        return {c.name: c for c in self.manifest.cameras}
 
     @property
     def objects(self) -> dict[int, ObjectInfo]:
-        return {int(o["id"]): ObjectInfo.from_json(o) for o in self.manifest.get("objects", [])}
+        return {o.object_id: o for o in self.manifest.objects}
+
+    def game_path(self) -> Path | None:
+        """The game file this run (or ground-truth folder) belongs to, or ``None`` when unknown.
+
+        A run's manifest records it (``game.path``, or ``game_path`` of older runs); for a
+        ground-truth folder, the YAML files beside the folder are searched for a game whose
+        ``ground_truth:`` is that folder.
+        """
+        recorded = self.manifest.recorded_game_path
+        if recorded is not None:
+            return recorded
+        from multicam.game import load_game
+
+        folder = self.path.resolve()
+        for candidate in sorted(folder.parent.glob("*.y*ml")):
+            try:
+                game = load_game(candidate)
+            except Exception:  # not a game file (e.g. prompts.yaml): keep looking
+                continue
+            if game.ground_truth_path is not None and game.ground_truth_path.resolve() == folder:
+                return candidate
+        return None
+
+    def game(self, path: str | Path | None = None) -> Game:
+        """The game file this run belongs to, loaded (``path`` overrides the recorded one).
+
+        Raises:
+            RunDirError: the manifest does not say which game (and ``path`` is not given).
+            GameFileError, ClipError: the game file or what it names is missing or wrong.
+        """
+        from multicam.game import load_game
+
+        found = Path(path) if path is not None else self.game_path()
+        if found is None:
+            raise RunDirError(
+                f"{self.path}: the manifest does not say which game it belongs to; "
+                f"pass the game file with --game GAME.yaml"
+            )
+        return load_game(found)
+
+    def timeline(self) -> Timeline:
+        """The run's cameras on the game clock (offsets as resolved when the run was made)."""
+        cams = tuple(
+            CameraTiming(name=c.name, fps=c.fps, frame_count=c.frame_count, offset=c.offset)
+            for c in self.manifest.cameras
+        )
+        if not cams:
+            raise RunDirError(f"{self.path}: the manifest lists no cameras")
+        reference = self.manifest.game_reference
+        return Timeline(cameras=cams, reference=reference if reference in self.cameras else cams[0].name)
 
     def iter_frames(self, camera: str) -> Iterator[FrameMasks]:
         """Yield a camera's frames in the order they were written."""
@@ -331,6 +337,30 @@ class Run:
 
     def frame(self, camera: str, frame: int) -> FrameMasks | None:
         return self.frames(camera).get(frame)
+
+
+def read_manifest(path: str | Path) -> RunManifest:
+    """Read and check a ``manifest.json``.
+
+    Raises:
+        RunDirError: missing, not JSON, not a multicam manifest, written by a newer multicam,
+            or a field the schema rejects (the message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(
+            f"{path.parent} is not a run directory (no {MANIFEST}); "
+            f"pass a folder made by `multicam process` or `multicam synth`"
+        )
+    return read_versioned(
+        path,
+        RunManifest,
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        what="a multicam run manifest",
+        error=RunDirError,
+        fix="pass a folder made by `multicam process` or `multicam synth`",
+    )
 
 
 def open_run(path: str | Path) -> Run:

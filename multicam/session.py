@@ -6,6 +6,7 @@ downstream (layouts, the engine, reports, the dashboard) takes an :class:`OpenGa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,29 @@ class OpenGame:
         return Clip(self.clips[camera].path, info=self.clips[camera], cache_size=cache_size)
 
 
+def file_offsets(game: Game) -> dict[str, float]:
+    """Each camera's offset as the game file gives it (the reference and ``auto`` offsets: 0)."""
+    return {
+        c.name: 0.0 if c.name == game.config.reference or c.offset == "auto" else float(c.offset)
+        for c in game.config.cameras
+    }
+
+
+def clips_timeline(game: Game, infos: Mapping[str, ClipInfo], offsets: Mapping[str, float] | None = None) -> Timeline:
+    """The game's cameras on the game clock from their probed clips (offsets: :func:`file_offsets` by default).
+
+    A run's timeline (offsets as the run resolved them) is :meth:`multicam.rundir.Run.timeline`.
+    """
+    offsets = file_offsets(game) if offsets is None else offsets
+    return Timeline(
+        cameras=tuple(
+            CameraTiming(name=n, fps=infos[n].fps, frame_count=infos[n].frame_count, offset=offsets[n])
+            for n in game.config.camera_names
+        ),
+        reference=game.config.reference,
+    )
+
+
 def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame:
     """Load a game file, probe every clip, resolve offsets and check the prompts.
 
@@ -64,14 +88,9 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
             infos[cam.name] = probe_clip(game.video_path(cam.name))
         except ClipError as exc:
             raise ClipError(f"camera {cam.name!r}: {exc}") from None
-    offsets: dict[str, float] = {}
+    offsets = file_offsets(game)
     resolved: dict[str, dict] = {}
     auto = [c.name for c in game.config.cameras if c.offset == "auto" and c.name != game.config.reference]
-    for cam in game.config.cameras:
-        if cam.name == game.config.reference or cam.offset == "auto":
-            offsets[cam.name] = 0.0
-        else:
-            offsets[cam.name] = float(cam.offset)
     if auto:
         try:
             from multicam.sync import resolve_auto_offsets
@@ -80,13 +99,7 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
         for name, result in resolve_auto_offsets(game, infos, auto).items():
             offsets[name] = float(result["offset"])
             resolved[name] = result
-    timeline = Timeline(
-        cameras=tuple(
-            CameraTiming(name=n, fps=infos[n].fps, frame_count=infos[n].frame_count, offset=offsets[n])
-            for n in game.config.camera_names
-        ),
-        reference=game.config.reference,
-    )
+    timeline = clips_timeline(game, infos, offsets)
     check_overlap(timeline, str(game.path))
     prompts = PromptsFile()
     if with_prompts and game.prompts_path is not None:

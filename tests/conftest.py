@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_helpers import write_test_clip
 
 from multicam.masks import FrameMasks
 from multicam.rundir import CameraInfo, ObjectInfo, RunWriter
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_GAME = REPO / "sample_data" / "demo_game" / "game.yaml"
-
-
-def write_test_clip(
-    path: Path, *, width: int = 64, height: int = 48, fps: int = 25, frames: int = 10, audio: bool = False
-) -> Path:
-    """An H.264 MP4 whose frame i has a white square at x = 2 * i (so frames are identifiable)."""
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18", "g": "5"}
-        for i in range(frames):
-            img = np.zeros((height, width, 3), np.uint8)
-            img[..., 0] = (i * 20) % 256
-            x = (2 * i) % max(width - 8, 1)
-            img[10:18, x : x + 8] = 255
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 @pytest.fixture

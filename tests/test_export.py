@@ -32,7 +32,7 @@ def run_dir(tmp_path) -> Path:
     path = tmp_path / "run"
     with RunWriter(
         path,
-        {"reference": "side", "model": {"untrained": False}},
+        {"reference": "side", "model": {"name": "sam2.1_hiera_tiny", "untrained": False}},
         cams,
         [ObjectInfo(1, "ball"), ObjectInfo(7, "home 7", "home")],
     ) as w:

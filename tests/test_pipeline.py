@@ -74,4 +74,4 @@ def test_missing_checkpoint_offline_points_to_untrained(tiny_game, tmp_path, mon
             process_game(tiny_game(), ProcessOptions(runs_dir=tmp_path / "runs", download=download, progress=False))
         assert str(Path(tmp_path / "home" / "models" / "sam2.1_hiera_tiny.pt")) in str(err.value)
     assert not (tmp_path / "runs").exists()
-    assert not list((tmp_path / "home" / "models").glob("*.part"))
+    assert not list((tmp_path / "home" / "models").glob(".*"))

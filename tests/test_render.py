@@ -53,7 +53,7 @@ def tiny_run(tmp_path, tiny_game):
     manifest = {
         "game_path": str(game_path.resolve()),
         "game": {"name": "tiny", "reference": "a"},
-        "model": {"untrained": True},
+        "model": {"name": "sam2.1_hiera_tiny", "untrained": True},
     }
     with RunWriter(run_path, manifest, cams, [OBJECTS[1], OBJECTS[2]]) as writer:
         for cam in cams:
@@ -284,8 +284,6 @@ def test_render_errors_name_the_fix(tiny_run, tmp_path):
 
 @pytest.mark.parametrize("recorded", [{"game_path": "G"}, {"game": {"name": "x", "path": "G"}}, {}])
 def test_find_game_file_reads_the_manifest(tmp_path, recorded):
-    from multicam.render import find_game_file
-
     with RunWriter(
         tmp_path / "run",
         {
@@ -296,4 +294,4 @@ def test_find_game_file_reads_the_manifest(tmp_path, recorded):
         [],
     ):
         pass
-    assert find_game_file(open_run(tmp_path / "run")) == (tmp_path / "G" if recorded else None)
+    assert open_run(tmp_path / "run").game_path() == (tmp_path / "G" if recorded else None)

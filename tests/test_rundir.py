@@ -59,7 +59,7 @@ def test_crash_leaves_finished_frames_and_failed_manifest(tmp_path):
         raise RuntimeError("boom")
     run = open_run(tmp_path / "r")
     assert run.status == "failed" and not run.is_complete
-    assert "boom" in run.manifest["error"]
+    assert "boom" in run.manifest.error
     assert sorted(run.frames("a")) == [0, 1]
     assert run.frames("b") == {}
 

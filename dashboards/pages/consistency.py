@@ -28,32 +28,27 @@ except MulticamError as exc:
     report = None
 if report is None:
     st.info(f"no report yet: run `multicam report {run.path}`")
-moments = data.parse_review_moments(report) if report else []
+moments = list(report.review) if report else []
 if report:
-    for warning in report.get("warnings") or []:
+    for warning in report.warnings:
         st.warning(str(warning))
-    scores = report.get("scores") or {}
-    if scores:
-        c_all, c_obj, c_cam = st.columns([1, 3, 3])
-        overall = scores.get("overall")
-        c_all.metric(
-            "Score",
-            "n/a" if overall is None else f"{overall:.3f}",
-            help="0..1 from the report's checks (continuity, stability, overlaps, swaps, ground...).",
-        )
-        c_obj.dataframe(
-            [
-                {"object": f"{k} {v.get('name', '')}", "score": v.get("score")}
-                for k, v in (scores.get("objects") or {}).items()
-            ],
-            hide_index=True,
-            width="stretch",
-        )
-        c_cam.dataframe(
-            [{"camera": k, "score": v.get("score")} for k, v in (scores.get("cameras") or {}).items()],
-            hide_index=True,
-            width="stretch",
-        )
+    scores = report.scores
+    c_all, c_obj, c_cam = st.columns([1, 3, 3])
+    c_all.metric(
+        "Score",
+        "n/a" if scores.overall is None else f"{scores.overall:.3f}",
+        help="0..1 from the report's checks (continuity, stability, overlaps, swaps, ground...).",
+    )
+    c_obj.dataframe(
+        [{"object": f"{k} {v.name}", "score": v.score} for k, v in scores.objects.items()],
+        hide_index=True,
+        width="stretch",
+    )
+    c_cam.dataframe(
+        [{"camera": k, "score": v.score} for k, v in scores.cameras.items()],
+        hide_index=True,
+        width="stretch",
+    )
 spans = data.report_presence(report, timeline) if report else None
 source = "the report"
 if spans is None:

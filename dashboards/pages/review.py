@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from multicam.dashboards import data, ui
+from multicam.manifest import UNTRAINED_WARNING
 from multicam.render import OverlayStyle, object_color_hex
 
 PLAY_INTERVAL_S = 0.15
@@ -28,7 +29,7 @@ if st.session_state.get("review_focus") not in timeline.names:
     st.session_state["review_focus"] = None
 
 if run.untrained:
-    st.warning("UNTRAINED run (random weights): masks show that the pipeline works, not what a trained model finds.")
+    st.warning(UNTRAINED_WARNING)
 if entry.status != "complete":
     st.info(f"This run is {entry.status}: showing the frames written so far.")
 

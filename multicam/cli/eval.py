@@ -9,11 +9,7 @@ from pathlib import Path
 import typer
 
 from multicam.cli import app
-
-UNTRAINED_WARNING = (
-    "UNTRAINED MODEL: this run used random weights; its masks check the mechanics only "
-    "and its scores say nothing about accuracy."
-)
+from multicam.manifest import UNTRAINED_WARNING
 
 
 @app.command("eval")
@@ -107,9 +103,9 @@ def _game_ground_truth(run) -> Path:
     from multicam.report.calibration import game_config
 
     game_path, game = game_config(run)
-    rel = game.get("ground_truth")
-    if rel and game_path is not None:
-        path = Path(rel) if Path(rel).is_absolute() else game_path.parent / rel
+    rel = None if game is None else game.ground_truth
+    if rel is not None and game_path is not None:
+        path = rel if rel.is_absolute() else game_path.parent / rel
         if path.is_dir():
             return path
     raise RunDirError(

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from multicam.cli import app
+from multicam.manifest import UNTRAINED_WARNING
 
 
 @app.command()
@@ -19,10 +20,9 @@ def export(
     camera: list[str] | None = typer.Option(None, "--camera", help="Only this camera (repeatable)."),
 ) -> None:
     """Write a run's masks as DAVIS PNGs, COCO JSON or MOTChallenge files, one set per camera."""
-    from tqdm import tqdm
-
     from multicam.export import export as run_export
     from multicam.integrity import usable_run
+    from multicam.progress import progress
 
     r, warnings = usable_run(run, what="export")
     for line in warnings:
@@ -30,13 +30,11 @@ def export(
     out_dir = out if out is not None else r.path / "export"
     fmt = fmt.lower()
     paths = []
-    for path in tqdm(
-        run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file", leave=False, disable=None
-    ):
+    for path in progress(run_export(r, fmt, out_dir, camera or None), desc=f"export {fmt}", unit="file", leave=False):
         paths.append(path)
     if r.untrained:
         typer.secho(
-            "note: this run used an UNTRAINED model (random weights); its masks are not real results.",
+            f"note: {UNTRAINED_WARNING}",
             fg=typer.colors.RED,
             bold=True,
         )

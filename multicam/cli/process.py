@@ -70,7 +70,8 @@ def process(
 ) -> None:
     """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
     from multicam.errors import MulticamError
-    from multicam.pipeline import UNTRAINED_WARNING, ProcessOptions, process_game, resume_run
+    from multicam.manifest import UNTRAINED_WARNING
+    from multicam.pipeline import ProcessOptions, process_game, resume_run
 
     if resume is not None:
         if game is not None:
@@ -81,9 +82,10 @@ def process(
         if result.untrained:
             typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
         m = result.manifest
+        assert m is not None
         typer.echo(
             f"run resumed in {result.run_dir}: {result.frames} more frames "
-            f"({m['sequence_frames']} in the {m['layout']} sequence)"
+            f"({m.sequence_frames} in the {m.layout} sequence)"
         )
         return
     if game is None:
@@ -115,11 +117,12 @@ def process(
         typer.secho(f"note: {line}", fg=typer.colors.YELLOW, err=True)
     result = process_game(opened, options)
     m = result.manifest
+    assert m is not None
     typer.echo(f"run written to {result.run_dir}")
     typer.echo(
-        f"  {result.frames} frames ({m['sequence_frames']} in the {m['layout']} sequence) in "
-        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m['device']} ({m['dtype']}, "
-        f"{m['image_size']} px)"
+        f"  {result.frames} frames ({m.sequence_frames} in the {m.layout} sequence) in "
+        f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m.device} ({m.dtype}, "
+        f"{m.image_size} px)"
     )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)

@@ -22,9 +22,8 @@ def render(
     boxes: bool = typer.Option(False, "--boxes", help="Also draw each object's box."),
 ) -> None:
     """Write one annotated video per camera and a synchronized mosaic of all angles."""
-    from tqdm import tqdm
-
     from multicam.integrity import usable_run
+    from multicam.progress import progress
     from multicam.render import OverlayStyle, plan_render, write_video
 
     opened, warnings = usable_run(run, what="render")
@@ -41,7 +40,7 @@ def render(
         style=style,
     )
     for job in jobs:
-        frames = tqdm(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)
+        frames = progress(job.frames(), total=job.total, desc=job.name, unit="frame", leave=False)
         result = write_video(frames, job.path, job.fps)
         w, h = result.resolution_wh
         typer.echo(f"{job.name:<12} {result.frame_count:>6d} frames  {w}x{h}  {result.fps:g} fps  -> {result.path}")

@@ -56,39 +56,32 @@ def report(
     opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
     result = build_report(r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note)
     json_path, html_path = write_report(result, out if out is not None else r.path / "report")
-    data = result.data
+    rec = result.record
     if result.untrained:
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
-        typer.secho(data["warnings"][0], fg=typer.colors.RED, bold=True)
+        typer.secho(rec.warnings[0], fg=typer.colors.RED, bold=True)
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
-    for w in data["warnings"][1 if result.untrained else 0 :]:
+    for w in rec.warnings[1 if result.untrained else 0 :]:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW)
     typer.echo(
-        f"report of {data['run']} ({data['kind']}, {len(data['cameras'])} cameras, "
-        f"{len(data['objects'])} objects, reference {data['reference']})"
+        f"report of {rec.run} ({rec.kind}, {len(rec.cameras)} cameras, "
+        f"{len(rec.objects)} objects, reference {rec.reference})"
     )
-    g, a = data["ground"], data["appearance"]
-    typer.echo(
-        f"ground check: {'on, tolerance {:g} m'.format(g['tolerance_m']) if g['available'] else 'off - ' + str(g['reason'])}"
-    )
-    typer.echo(f"appearance check: {'on' if a['available'] else 'off - ' + str(a['reason'])}")
-    typer.echo(f"overall score: {_fmt(data['scores']['overall'])}")
-    typer.echo("cameras: " + "  ".join(f"{c} {_fmt(v['score'])}" for c, v in data["scores"]["cameras"].items()))
-    typer.echo(
-        "objects: " + "  ".join(f"{o} {v['name']} {_fmt(v['score'])}" for o, v in data["scores"]["objects"].items())
-    )
+    g, a = rec.ground, rec.appearance
+    typer.echo(f"ground check: {f'on, tolerance {g.tolerance_m:g} m' if g.available else 'off - ' + str(g.reason)}")
+    typer.echo(f"appearance check: {'on' if a.available else 'off - ' + str(a.reason)}")
+    typer.echo(f"overall score: {_fmt(rec.scores.overall)}")
+    typer.echo("cameras: " + "  ".join(f"{c} {_fmt(v.score)}" for c, v in rec.scores.cameras.items()))
+    typer.echo("objects: " + "  ".join(f"{o} {v.name} {_fmt(v.score)}" for o, v in rec.scores.objects.items()))
     kinds: dict[str, int] = {}
-    for m in data["review"]:
-        kinds[m["kind"]] = kinds.get(m["kind"], 0) + 1
+    for m in rec.review:
+        kinds[m.kind] = kinds.get(m.kind, 0) + 1
     typer.echo(
-        f"moments to review: {len(data['review'])}"
+        f"moments to review: {len(rec.review)}"
         + (" (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")" if kinds else "")
     )
-    for m in data["review"][:top]:
-        typer.echo(
-            f"  [{m['severity']:.2f}] {m['camera']:<10} t={m['time']:8.2f}s frame {m['frame']:>6}  "
-            f"{m['kind']:<10} {m['reason']}"
-        )
+    for m in rec.review[:top]:
+        typer.echo(f"  [{m.severity:.2f}] {m.camera:<10} t={m.time:8.2f}s frame {m.frame:>6}  {m.kind:<10} {m.reason}")
     typer.echo(f"wrote {json_path}\nwrote {html_path}")
     if fail_under is not None:
         below = result.below(fail_under)

@@ -47,9 +47,9 @@ def synth(
     """Render a court, two teams and a ball seen by several calibrated cameras, and write a game folder:
     game.yaml, prompts.yaml, calibration.json, clips/<camera>.mp4 and ground_truth/."""
     from pydantic import ValidationError
-    from tqdm import tqdm
 
     from multicam.game import format_validation_error
+    from multicam.progress import progress
     from multicam.synth import SynthConfig, generate_game
 
     try:
@@ -70,7 +70,7 @@ def synth(
         )
     except ValidationError as exc:
         raise MulticamError(format_validation_error(exc, "multicam synth").replace("(top level): ", "")) from None
-    with tqdm(total=cfg.total_frames, unit="frame", desc="synth", dynamic_ncols=True) as bar:
+    with progress(total=cfg.total_frames, unit="frame", desc="synth", dynamic_ncols=True) as bar:
         game = generate_game(cfg, out_dir, overwrite=overwrite, progress=bar.update)
     typer.echo(f"wrote {game}")
     if preview is not None:

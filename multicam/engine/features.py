@@ -41,6 +41,8 @@ from pathlib import Path
 
 import torch
 
+from multicam.io import atomic_path
+
 DEFAULT_MAX_GIB = 20.0
 
 
@@ -178,9 +180,8 @@ class FeatureCache:
     @staticmethod
     def _write(path: Path, data: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        torch.save(data, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(data, tmp)
 
     # -- size limit ------------------------------------------------------------------------------
     def size_bytes(self) -> int:

@@ -35,6 +35,7 @@ from multicam.engine.frames import FrameSource
 from multicam.engine.predictor import CameraMemory
 from multicam.engine.state import TrackingState
 from multicam.errors import ModelError, PromptError
+from multicam.io import atomic_path
 from multicam.layout import FramePrompt, SequenceLayout
 from multicam.masks import FrameMasks, ObjectMask
 
@@ -455,9 +456,8 @@ class Engine:
         }
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(data, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(data, tmp)
         return self._cursor
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multicam.io import write_text_atomic
 from multicam.report.builder import Moment, Report, ReportOptions, build_report
 from multicam.report.calibration import Calibration, find_calibration, find_clips, load_calibration
 
@@ -28,8 +29,6 @@ def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "report.json", out / "report.html"
-    for path, text in zip(paths, (report_json(report.data), render_html(report.data))):
-        tmp = path.with_name(f".{path.name}.tmp")  # readers never see half a file
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    for path, text in zip(paths, (report_json(report.record), render_html(report.record))):
+        write_text_atomic(path, text)
     return paths

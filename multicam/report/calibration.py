@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from multicam.errors import MulticamError
+from multicam.game import GameConfig
 from multicam.rundir import Run
 
 
@@ -74,20 +75,13 @@ def load_calibration(path: str | Path) -> Calibration:
     )
 
 
-def game_config(run: Run) -> tuple[Path | None, dict]:
-    """The run's game file path and its resolved config (a GameConfig dump), as far as the manifest has them.
+def game_config(run: Run) -> tuple[Path | None, GameConfig | None]:
+    """The run's game file (:meth:`Run.game_path`) and its config as the manifest recorded it.
 
-    Reads ``manifest.game_path`` or ``manifest.game.path`` for the file, and ``manifest.config``
-    updated with ``manifest.game`` for the config.
+    The recorded config is used (not the game file as it is now), so a run keeps finding its
+    clips and calibration when the game file is gone or changed.
     """
-    m = run.manifest
-    game = m.get("game") if isinstance(m.get("game"), dict) else {}
-    path = m.get("game_path") or game.get("path")
-    config = {
-        **(m.get("config") if isinstance(m.get("config"), dict) else {}),
-        **{k: v for k, v in game.items() if k != "path"},
-    }
-    return (Path(path) if path else None), config
+    return run.game_path(), run.manifest.game_config
 
 
 def find_calibration(run: Run) -> Path | None:
@@ -98,16 +92,15 @@ def find_calibration(run: Run) -> Path | None:
     truth writes ``../calibration.json``), then ``calibration.json`` in the run directory's parent.
     """
     game_path, game = game_config(run)
-    rel = game.get("calibration")
+    rel = None if game is None else game.calibration
     candidates = []
-    if rel:
-        rel_path = Path(rel)
-        if rel_path.is_absolute():
-            candidates.append(rel_path)
+    if rel is not None:
+        if rel.is_absolute():
+            candidates.append(rel)
         elif game_path:
-            candidates.append(game_path.parent / rel_path)
-    own = run.manifest.get("calibration")
-    if isinstance(own, str) and own:
+            candidates.append(game_path.parent / rel)
+    own = run.manifest.calibration
+    if own:
         candidates.append(run.path / own)
     candidates.append(run.path.parent / "calibration.json")
     for c in candidates:
@@ -124,12 +117,10 @@ def find_clips(run: Run) -> dict[str, Path]:
     """
     game_path, game = game_config(run)
     out: dict[str, Path] = {}
-    if game_path is not None and isinstance(game.get("cameras"), list):
+    if game_path is not None and game is not None:
         root = game_path.parent
-        for cam in game["cameras"]:
-            if isinstance(cam, dict) and cam.get("name") and cam.get("video"):
-                p = Path(cam["video"])
-                out[str(cam["name"])] = p if p.is_absolute() else root / p
+        for cam in game.cameras:
+            out[cam.name] = cam.video if cam.video.is_absolute() else root / cam.video
     if not out:
         game_file = run.path.parent / "game.yaml"
         if game_file.is_file():

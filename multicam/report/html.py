@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from multicam.manifest import UNTRAINED_WARNING
+from multicam.report.record import ReportRecord
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 KIND_SYMBOL = {
@@ -37,13 +39,13 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 """
 
 
-def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
+def render_html(data: ReportRecord, max_moments: int = 100) -> str:
     """The HTML page of a report (``report.json`` content), plotly.js included once."""
     figures = [
         ("Summary scores", _scores_figure(data)),
         ("Presence timelines", _presence_figure(data)),
     ]
-    if data["ground"]["available"]:
+    if data.ground.available:
         figures.append(("Ground positions per camera", _ground_figure(data)))
     parts = [_header(data), _review_table(data, max_moments)]
     first = True
@@ -62,51 +64,48 @@ def render_html(data: dict[str, Any], max_moments: int = 100) -> str:
         first = False
         if title == "Summary scores":
             parts.append(_scores_table(data))
-    if not data["ground"]["available"]:
+    if not data.ground.available:
         parts.append("<h2>Ground positions per camera</h2>")
-        parts.append(f"<p class='note'>Not available: {html.escape(str(data['ground']['reason']))}</p>")
+        parts.append(f"<p class='note'>Not available: {html.escape(str(data.ground.reason))}</p>")
     parts.append(_appearance_section(data))
-    title = f"multicam report - {data['game']}"
+    title = f"multicam report - {data.game}"
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
 
 
-def _header(data: dict[str, Any]) -> str:
-    out = [f"<h1>Consistency report: {html.escape(str(data['game']))}</h1>"]
-    if data["untrained"]:
-        out.append(
-            "<div class='banner' id='untrained'>UNTRAINED MODEL - this run used random weights. Its masks "
-            "only check the mechanics; the scores below say nothing about tracking quality.</div>"
-        )
-    for w in data["warnings"]:
-        if not data["untrained"] or "UNTRAINED" not in w:
+def _header(data: ReportRecord) -> str:
+    out = [f"<h1>Consistency report: {html.escape(str(data.game))}</h1>"]
+    if data.untrained:
+        out.append(f"<div class='banner' id='untrained'>{html.escape(UNTRAINED_WARNING)}</div>")
+    for w in data.warnings:
+        if not data.untrained or "UNTRAINED" not in w:
             out.append(f"<div class='warn'>{html.escape(w)}</div>")
-    overall = data["scores"]["overall"]
+    overall = data.scores.overall
     out.append(
         "<table class='meta'>"
-        f"<tr><td>run</td><td>{html.escape(data['run'])}</td></tr>"
-        f"<tr><td>kind / status</td><td>{html.escape(data['kind'])} / {html.escape(data['status'])}</td></tr>"
-        f"<tr><td>reference camera</td><td>{html.escape(data['reference'])}</td></tr>"
-        f"<tr><td>cameras</td><td>{html.escape(', '.join(data['cameras']))}</td></tr>"
-        f"<tr><td>objects</td><td>{len(data['objects'])}</td></tr>"
-        f"<tr><td>created</td><td>{html.escape(data['created_at'])}</td></tr></table>"
+        f"<tr><td>run</td><td>{html.escape(data.run)}</td></tr>"
+        f"<tr><td>kind / status</td><td>{html.escape(data.kind)} / {html.escape(data.status)}</td></tr>"
+        f"<tr><td>reference camera</td><td>{html.escape(data.reference)}</td></tr>"
+        f"<tr><td>cameras</td><td>{html.escape(', '.join(data.cameras))}</td></tr>"
+        f"<tr><td>objects</td><td>{len(data.objects)}</td></tr>"
+        f"<tr><td>created</td><td>{html.escape(data.created_at)}</td></tr></table>"
     )
     out.append(
         f"<p>Overall score <span class='score'>{_fmt(overall)}</span> "
-        f"&nbsp; moments to review: <b>{len(data['review'])}</b></p>"
+        f"&nbsp; moments to review: <b>{len(data.review)}</b></p>"
     )
-    for n in data["notes"]:
+    for n in data.notes:
         out.append(f"<p class='note'>note: {html.escape(n)}</p>")
     return "\n".join(out)
 
 
-def _scores_figure(data: dict[str, Any]) -> go.Figure:
-    cams = list(data["cameras"])
-    objs = list(data["objects"])
-    labels = [f"{o} {data['objects'][o]['name']}" for o in objs]
-    z = [[data["scores"]["objects"][o]["cameras"].get(c) for c in cams] for o in objs]
+def _scores_figure(data: ReportRecord) -> go.Figure:
+    cams = list(data.cameras)
+    objs = list(data.objects)
+    labels = [f"{o} {data.objects[o].name}" for o in objs]
+    z = [[data.scores.objects[o].cameras.get(c) for c in cams] for o in objs]
     text = [[_fmt(v) for v in row] for row in z]
     fig = make_subplots(
         rows=1,
@@ -131,7 +130,7 @@ def _scores_figure(data: dict[str, Any]) -> go.Figure:
         row=1,
         col=1,
     )
-    per_obj = [data["scores"]["objects"][o]["score"] for o in objs]
+    per_obj = [data.scores.objects[o].score for o in objs]
     fig.add_trace(
         go.Bar(
             x=per_obj,
@@ -152,26 +151,26 @@ def _scores_figure(data: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def _presence_figure(data: dict[str, Any]) -> go.Figure:
-    cams = list(data["cameras"])
-    objs = list(data["objects"])
+def _presence_figure(data: ReportRecord) -> go.Figure:
+    cams = list(data.cameras)
+    objs = list(data.objects)
     fig = make_subplots(
         rows=len(cams),
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.06,
-        subplot_titles=[f"camera {c}" + (" (reference)" if c == data["reference"] else "") for c in cams],
+        subplot_titles=[f"camera {c}" + (" (reference)" if c == data.reference else "") for c in cams],
     )
     shown = set()
     for r, cam in enumerate(cams, start=1):
-        info = data["cameras"][cam]
-        fps, offset = info["fps"], info["offset"]
+        info = data.cameras[cam]
+        fps, offset = info.fps, info.offset
         for k, o in enumerate(objs):
-            p = data["presence"][cam][o]
-            label = f"{o} {data['objects'][o]['name']}"
+            p = data.presence[cam][o]
+            label = f"{o} {data.objects[o].name}"
             xs, ys = [], []
-            for seg in p["segments"]:
-                xs += [offset + seg["start_frame"] / fps, offset + (seg["end_frame"] + 1) / fps, None]
+            for seg in p.segments:
+                xs += [offset + seg.start_frame / fps, offset + (seg.end_frame + 1) / fps, None]
                 ys += [label, label, None]
             fig.add_trace(
                 go.Scatter(
@@ -188,21 +187,21 @@ def _presence_figure(data: dict[str, Any]) -> go.Figure:
                 col=1,
             )
             shown.add(label)
-        moments = [m for m in data["review"] if m["camera"] == cam]
+        moments = [m for m in data.review if m.camera == cam]
         by_kind: dict[str, list] = {}
         for m in moments:
-            by_kind.setdefault(m["kind"], []).append(m)
+            by_kind.setdefault(m.kind, []).append(m)
         for kind, items in by_kind.items():
             fig.add_trace(
                 go.Scatter(
-                    x=[m["time"] for m in items],
-                    y=[f"{m['object_id']} {data['objects'][str(m['object_id'])]['name']}" for m in items],
+                    x=[m.time for m in items],
+                    y=[f"{m.object_id} {data.objects[str(m.object_id)].name}" for m in items],
                     mode="markers",
                     marker=dict(symbol=KIND_SYMBOL.get(kind, "circle"), size=11, color="black"),
                     name=kind,
                     legendgroup=f"kind-{kind}",
                     showlegend=f"kind-{kind}" not in shown,
-                    text=[m["reason"] for m in items],
+                    text=[m.reason for m in items],
                     hovertemplate="%{text}<extra>" + html.escape(cam) + "</extra>",
                 ),
                 row=r,
@@ -210,17 +209,17 @@ def _presence_figure(data: dict[str, Any]) -> go.Figure:
             )
             shown.add(f"kind-{kind}")
         fig.update_yaxes(
-            categoryorder="array", categoryarray=[f"{o} {data['objects'][o]['name']}" for o in objs][::-1], row=r, col=1
+            categoryorder="array", categoryarray=[f"{o} {data.objects[o].name}" for o in objs][::-1], row=r, col=1
         )
     fig.update_xaxes(title_text="game time (s)", row=len(cams), col=1)
     fig.update_layout(height=max(300, len(cams) * (60 + 22 * len(objs))), margin=dict(l=10, r=10, t=40, b=40))
     return fig
 
 
-def _ground_figure(data: dict[str, Any]) -> go.Figure:
-    ground = data["ground"]
-    cams = [c for c in data["cameras"] if c in ground["tracks"]]
-    objs = list(data["objects"])
+def _ground_figure(data: ReportRecord) -> go.Figure:
+    ground = data.ground
+    cams = [c for c in data.cameras if c in ground.tracks]
+    objs = list(data.objects)
     cols = min(3, max(1, len(cams)))
     rows = (len(cams) + cols - 1) // cols
     fig = make_subplots(
@@ -230,7 +229,7 @@ def _ground_figure(data: dict[str, Any]) -> go.Figure:
         horizontal_spacing=0.05,
         vertical_spacing=0.1,
     )
-    court = ground.get("court_size_m")
+    court = ground.court_size_m
     shown = set()
     for n, cam in enumerate(cams):
         r, c = n // cols + 1, n % cols + 1
@@ -249,20 +248,20 @@ def _ground_figure(data: dict[str, Any]) -> go.Figure:
                 col=c,
             )
         for k, o in enumerate(objs):
-            tr = ground["tracks"][cam].get(o)
+            tr = ground.tracks[cam].get(o)
             if not tr:
                 continue
-            label = f"{o} {data['objects'][o]['name']}"
+            label = f"{o} {data.objects[o].name}"
             fig.add_trace(
                 go.Scatter(
-                    x=tr["x_m"],
-                    y=tr["y_m"],
+                    x=tr.x_m,
+                    y=tr.y_m,
                     mode="markers",
                     marker=dict(size=4, color=PALETTE[k % len(PALETTE)]),
                     name=label,
                     legendgroup=label,
                     showlegend=label not in shown,
-                    customdata=tr["time"],
+                    customdata=tr.time,
                     hovertemplate=f"{html.escape(label)}<br>t=%{{customdata:.2f}} s<br>"
                     "x=%{x:.2f} m, y=%{y:.2f} m<extra></extra>",
                 ),
@@ -275,35 +274,35 @@ def _ground_figure(data: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def _ground_text(data: dict[str, Any]) -> str:
-    g = data["ground"]
+def _ground_text(data: ReportRecord) -> str:
+    g = data.ground
     rows = []
-    for o, v in g["objects"].items():
-        name = data["objects"][o]["name"]
+    for o, v in g.objects.items():
+        name = data.objects[o].name
         rows.append(
-            f"<tr><td>{html.escape(o)} {html.escape(name)}</td><td class='num'>{v['compared']}</td>"
-            f"<td class='num'>{v['flagged']}</td><td class='num'>{_fmt(v['median_spread_m'], 2)}</td>"
-            f"<td class='num'>{_fmt(v['max_spread_m'], 2)}</td><td>{'yes' if v['scored'] else 'no'}</td></tr>"
+            f"<tr><td>{html.escape(o)} {html.escape(name)}</td><td class='num'>{v.compared}</td>"
+            f"<td class='num'>{v.flagged}</td><td class='num'>{_fmt(v.median_spread_m, 2)}</td>"
+            f"<td class='num'>{_fmt(v.max_spread_m, 2)}</td><td>{'yes' if v.scored else 'no'}</td></tr>"
         )
     return (
         f"<p>Foot points mapped to the ground with each camera's homography; cameras disagree when two of them "
-        f"place an object more than {g['tolerance_m']:g} m apart at the same game time. "
-        f"Calibration: {html.escape(str(g['calibration']))}</p>"
+        f"place an object more than {g.tolerance_m:g} m apart at the same game time. "
+        f"Calibration: {html.escape(str(g.calibration))}</p>"
         "<table><tr><th>object</th><th>moments compared</th><th>beyond tolerance</th><th>median spread (m)</th>"
         "<th>max spread (m)</th><th>scored</th></tr>" + "".join(rows) + "</table>"
     )
 
 
-def _scores_table(data: dict[str, Any]) -> str:
+def _scores_table(data: ReportRecord) -> str:
     rows = []
-    for p in data["scores"]["pairs"]:
-        comps = ", ".join(f"{k} {_fmt(v)}" for k, v in p["components"].items() if v is not None)
-        name = data["objects"][str(p["object_id"])]["name"]
+    for p in data.scores.pairs:
+        comps = ", ".join(f"{k} {_fmt(v)}" for k, v in p.components.items() if v is not None)
+        name = data.objects[str(p.object_id)].name
         rows.append(
-            f"<tr><td>{html.escape(p['camera'])}</td><td>{p['object_id']} {html.escape(name)}</td>"
-            f"<td class='num'>{_fmt(p['score'])}</td><td>{html.escape(comps) or '-'}</td></tr>"
+            f"<tr><td>{html.escape(p.camera)}</td><td>{p.object_id} {html.escape(name)}</td>"
+            f"<td class='num'>{_fmt(p.score)}</td><td>{html.escape(comps) or '-'}</td></tr>"
         )
-    cams = " &nbsp; ".join(f"{html.escape(c)}: <b>{_fmt(v['score'])}</b>" for c, v in data["scores"]["cameras"].items())
+    cams = " &nbsp; ".join(f"{html.escape(c)}: <b>{_fmt(v.score)}</b>" for c, v in data.scores.cameras.items())
     return (
         f"<p>Per camera: {cams}</p><details><summary>Score components per object and camera</summary>"
         "<table><tr><th>camera</th><th>object</th><th>score</th><th>components</th></tr>"
@@ -312,18 +311,18 @@ def _scores_table(data: dict[str, Any]) -> str:
     )
 
 
-def _appearance_section(data: dict[str, Any]) -> str:
-    a = data["appearance"]
-    if not a["available"]:
-        return f"<h2>Appearance across cameras</h2><p class='note'>Not available: {html.escape(str(a['reason']))}</p>"
+def _appearance_section(data: ReportRecord) -> str:
+    a = data.appearance
+    if not a.available:
+        return f"<h2>Appearance across cameras</h2><p class='note'>Not available: {html.escape(str(a.reason))}</p>"
     rows = []
-    for m in a["matches"]:
-        name = data["objects"][str(m["object_id"])]["name"]
+    for m in a.matches:
+        name = data.objects[str(m.object_id)].name
         rows.append(
-            f"<tr><td>{html.escape(m['camera'])}</td><td>{m['object_id']} {html.escape(name)}</td>"
-            f"<td class='num'>{_fmt(m['own'])}</td><td>{m['best_other'] if m['best_other'] is not None else '-'}</td>"
-            f"<td class='num'>{_fmt(m['best_other_similarity'])}</td>"
-            f"<td>{'<b>yes</b>' if m['flagged'] else 'no'}</td></tr>"
+            f"<tr><td>{html.escape(m.camera)}</td><td>{m.object_id} {html.escape(name)}</td>"
+            f"<td class='num'>{_fmt(m.own)}</td><td>{m.best_other if m.best_other is not None else '-'}</td>"
+            f"<td class='num'>{_fmt(m.best_other_similarity)}</td>"
+            f"<td>{'<b>yes</b>' if m.flagged else 'no'}</td></tr>"
         )
     return (
         "<h2>Appearance across cameras</h2><p>Colour histograms inside the masks compared with the reference "
@@ -332,19 +331,19 @@ def _appearance_section(data: dict[str, Any]) -> str:
     )
 
 
-def _review_table(data: dict[str, Any], max_moments: int) -> str:
-    moments = data["review"][:max_moments]
+def _review_table(data: ReportRecord, max_moments: int) -> str:
+    moments = data.review[:max_moments]
     rows = []
     for m in moments:
-        width = int(round(60 * m["severity"]))
+        width = int(round(60 * m.severity))
         rows.append(
-            f"<tr><td class='num'>{m['severity']:.2f} <span class='sev' style='width:{width}px'></span></td>"
-            f"<td>{html.escape(m['camera'])}</td><td class='num'>{m['time']:.2f}</td>"
-            f"<td class='num'>{m['frame']}"
-            + (f"-{m['end_frame']}" if m["end_frame"] != m["frame"] else "")
-            + f"</td><td>{html.escape(m['kind'])}</td><td>{html.escape(m['reason'])}</td></tr>"
+            f"<tr><td class='num'>{m.severity:.2f} <span class='sev' style='width:{width}px'></span></td>"
+            f"<td>{html.escape(m.camera)}</td><td class='num'>{m.time:.2f}</td>"
+            f"<td class='num'>{m.frame}"
+            + (f"-{m.end_frame}" if m.end_frame != m.frame else "")
+            + f"</td><td>{html.escape(m.kind)}</td><td>{html.escape(m.reason)}</td></tr>"
         )
-    more = len(data["review"]) - len(moments)
+    more = len(data.review) - len(moments)
     tail = f"<p class='note'>{more} more in report.json</p>" if more > 0 else ""
     if not rows:
         return "<h2>Moments to review</h2><p>Nothing flagged.</p>"
@@ -365,7 +364,7 @@ def _score_colour(v: float | None) -> str:
     return "#2ca02c" if v >= 0.9 else "#ff7f0e" if v >= 0.7 else "#d62728"
 
 
-def report_json(data: dict[str, Any]) -> str:
+def report_json(data: ReportRecord) -> str:
     """``report.json`` text: compact JSON, one line per top-level section."""
-    lines = [f" {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in data.items()]
+    lines = [f" {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in data.to_json().items()]
     return "{\n" + ",\n".join(lines) + "\n}\n"

@@ -7,11 +7,10 @@ added after ``video:`` when the camera had none).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from multicam.errors import GameFileError
+from multicam.io import atomic_path
 
 OFFSET_DECIMALS = 4  # 0.1 ms
 
@@ -62,11 +61,5 @@ def write_offsets(game_path: str | Path, offsets: dict[str, float], decimals: in
         missing.discard(name)
     if missing:
         raise GameFileError(f"{path}: camera(s) {sorted(missing)} not found in 'cameras:'")
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.dump(data, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from clip_helpers import write_test_clip
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,35 +64,12 @@ def write_masks(path: Path, manifest: dict, kind: str, drop_band_every: int = 0)
                 writer.write(fm)
 
 
-def write_clip(path: Path, width: int, height: int, fps: int, frames: int) -> Path:
-    """An H.264 MP4 whose frame i shows a white square at x = 2 * i, rows 10-17 (object 1's mask)."""
-    from fractions import Fraction
-
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18", "g": "5"}
-        for i in range(frames):
-            img = np.zeros((height, width, 3), np.uint8)
-            img[..., 0] = (i * 20) % 256
-            x = (2 * i) % max(width - 8, 1)
-            img[10:18, x : x + 8] = 255
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def build_game(root: Path) -> DashGame:
     """Write the game (clips, game.yaml, prompts.yaml, ground_truth/) in ``root`` and a run in ``root/../runs``."""
     from ruamel.yaml import YAML
 
     for name, w, h, fps, frames, _ in CAMERAS:
-        write_clip(root / "clips" / f"{name}.mp4", w, h, fps, frames)
+        write_test_clip(root / "clips" / f"{name}.mp4", width=w, height=h, fps=fps, frames=frames)
     game = {
         "name": "tiny",
         "reference": "side",

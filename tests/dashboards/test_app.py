@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from multicam.dashboards import data
 from multicam.prompts import load_prompts
-from multicam.render import run_timeline
+from multicam.report import ReportOptions, build_report
 from multicam.rundir import open_run
 
 APP = REPO / "dashboards" / "app.py"
@@ -69,7 +69,7 @@ def test_the_slider_moves_every_camera_to_the_same_time(app, dash_game, time):
     shown = app.session_state["review_t"]
     assert shown == pytest.approx(time, abs=1 / 60)
     frames = parsed(app)
-    timeline = run_timeline(open_run(dash_game.run_path))
+    timeline = open_run(dash_game.run_path).timeline()
     for name, _, _, fps, _, _ in CAMERAS:
         expected = timeline.camera(name).frame_at(shown)
         if expected is None:
@@ -120,30 +120,14 @@ def test_consistency_without_report_says_how_to_make_one(app):
 
 
 def test_clicking_a_flagged_moment_opens_it_on_the_review_page(app, dash_game):
-    report = {
-        "review": [
-            {
-                "camera": "end",
-                "time": 0.2,
-                "frame": 9,
-                "object_id": 2,
-                "kind": "lost",
-                "reason": "band lost",
-                "severity": 0.8,
-            },
-            {
-                "camera": "corner",
-                "time": 0.36,
-                "frame": 4,
-                "object_id": 1,
-                "kind": "jump",
-                "reason": "jumps",
-                "severity": 0.5,
-            },
-        ],
-        "presence": {"side": {"1": {"segments": [{"start_frame": 0, "end_frame": 11}]}}},
-        "scores": {"overall": 0.75, "objects": {"1": {"name": "square", "score": 0.9}}, "cameras": {}},
-    }
+    built = build_report(open_run(dash_game.run_path), ReportOptions(appearance_samples=0)).data
+    moment = {"end_frame": 0, "other_object_id": None}
+    review = [
+        {**moment, "camera": "end", "time": 0.2, "frame": 9, "object_id": 2, "kind": "lost", "reason": "band lost"},
+        {**moment, "camera": "corner", "time": 0.36, "frame": 4, "object_id": 1, "kind": "jump", "reason": "jumps"},
+    ]
+    review = [{**m, "end_frame": m["frame"], "severity": s} for m, s in zip(review, (0.8, 0.5))]
+    report = {**built, "review": review, "scores": {**built["scores"], "overall": 0.75}}
     (dash_game.run_path / "report").mkdir()
     (dash_game.run_path / "report" / "report.json").write_text(json.dumps(report))
     app.switch_page("pages/consistency.py").run()
@@ -277,7 +261,7 @@ def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_ga
     from multicam.dashboards import processing
 
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from dash_helpers import write_masks; "
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/..']; from dash_helpers import write_masks; "
         "from multicam.rundir import next_run_dir; "
         "write_masks(next_run_dir(sys.argv[2], 'tiny'), {'game_path': sys.argv[3]}, 'run')"
     )

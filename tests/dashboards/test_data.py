@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from multicam.dashboards import data
+from multicam.errors import MulticamError
 from multicam.game import load_game
 from multicam.masks import FrameMasks
 from multicam.render import OverlayStyle
+from multicam.report.record import read_report
 from multicam.timeline import CameraTiming, Timeline
 
 TIMELINE = Timeline(
@@ -190,48 +192,23 @@ def test_style_key_roundtrip():
 # -- reports -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "report, expected",
-    [
-        ({}, []),
-        ({"review": []}, []),
-        (
-            {
-                "review": [
-                    {
-                        "camera": "end",
-                        "time": 0.3,
-                        "frame": 12,
-                        "end_frame": 14,
-                        "object_id": 2,
-                        "other_object_id": None,
-                        "kind": "lost",
-                        "reason": "lost",
-                        "severity": 0.7,
-                    },
-                    {"camera": "side"},
-                ]
-            },  # no time: skipped
-            [data.ReviewMoment("end", 0.3, 12, 2, "lost", 0.7, "lost", 14, None)],
-        ),
-        (
-            {"review_moments": [{"camera": "side", "time": 1, "frame": 25, "object_id": None, "reason": "x"}]},
-            [data.ReviewMoment("side", 1.0, 25, None, "x", 0.0)],
-        ),
-    ],
-)
-def test_parse_review_moments(report, expected):
-    assert data.parse_review_moments(report) == expected
+REPORT = Path(__file__).parents[1] / "data" / "reports" / "run_untrained.json"  # by `multicam report`
 
 
 def test_load_report(tmp_path):
     assert data.load_report(tmp_path) is None
     (tmp_path / "report").mkdir()
-    (tmp_path / "report" / "report.json").write_text(json.dumps({"review": []}))
-    assert data.load_report(tmp_path) == {"review": []}
-    (tmp_path / "report" / "report.json").write_text("{oops")
-    with pytest.raises(Exception, match="multicam report"):
-        data.load_report(tmp_path)
+    (tmp_path / "report" / "report.json").write_text(REPORT.read_text())
+    report = data.load_report(tmp_path)
+    assert report is not None and report.review[0].kind == "overlap" and report.untrained
+    for bad in (
+        "{oops",
+        json.dumps({"review": []}),
+        json.dumps({**json.loads(REPORT.read_text()), "format_version": 99}),
+    ):
+        (tmp_path / "report" / "report.json").write_text(bad)
+        with pytest.raises(MulticamError, match="multicam"):
+            data.load_report(tmp_path)
 
 
 def _fm(frame: int, ids: tuple[int, ...]) -> FrameMasks:
@@ -259,18 +236,31 @@ def test_presence_spans(present, expected):
 
 
 def test_report_presence_reads_the_report_segments():
-    report = {
-        "presence": {
-            "end": {"2": {"segments": [{"start_frame": 3, "end_frame": 5}]}, "1": {"segments": []}},
-            "gone": {"1": {"segments": [{"start_frame": 0, "end_frame": 0}]}},
+    report = read_report(REPORT)
+    seg = report.presence["side"]["1"].segments[0]
+    presence = {
+        "end": {
+            "2": {
+                **report.presence["end"]["2"].model_dump(),
+                "segments": [{**seg.model_dump(), "start_frame": 3, "end_frame": 5}],
+            },
+            "1": {**report.presence["end"]["1"].model_dump(), "segments": []},
         },
-        "cameras": {"gone": {"fps": 10, "offset": 1.0, "frame_count": 5}},
+        "gone": {
+            "1": {
+                **report.presence["side"]["1"].model_dump(),
+                "segments": [{**seg.model_dump(), "start_frame": 0, "end_frame": 0}],
+            }
+        },
     }
+    gone = {**report.cameras["side"].model_dump(), "fps": 10, "offset": 1.0, "frame_count": 5}
+    report = report.model_validate({**report.model_dump(), "presence": presence, "cameras": {"gone": gone}})
     spans = data.report_presence(report, TIMELINE)
     assert [(s.object_id, s.camera) for s in spans] == [(1, "gone"), (2, "end")]
     assert spans[0].start == pytest.approx(1.0) and spans[0].end == pytest.approx(1.1)
     assert spans[1].start == pytest.approx(-0.1 + 3 / 30) and spans[1].end == pytest.approx(-0.1 + 6 / 30)
-    assert data.report_presence({}, TIMELINE) is None
+    empty = report.model_validate({**report.model_dump(), "presence": {}})
+    assert data.report_presence(empty, TIMELINE) == []
 
 
 def test_mtime_of_missing_file_is_zero(tmp_path):

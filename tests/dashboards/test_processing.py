@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -60,28 +61,29 @@ def test_a_started_job_is_followed_through_its_new_run(tmp_path, mode, rc, statu
         assert "out of memory" in progress.error and "RuntimeError" in log
 
 
+def _manifest(status: str, frame_counts: dict[str, int], written: dict[str, int]) -> dict:
+    """A real manifest (written by `multicam process`) with its status, cameras and progress replaced."""
+    data = json.loads((Path(__file__).parents[1] / "data" / "manifests" / "run_complete.json").read_text())
+    cams = [
+        {"name": n, "resolution_wh": [8, 8], "fps": 25.0, "frame_count": c, "offset": 0.0}
+        for n, c in frame_counts.items()
+    ]
+    return {**data, "status": status, "cameras": cams, "frames_written": written}
+
+
 @pytest.mark.parametrize(
     "manifest, expected",
     [
         (None, ("unknown", 0, 0, 0.0)),
-        (
-            {
-                "status": "running",
-                "cameras": [{"name": "a", "frame_count": 10}, {"name": "b", "frame_count": 30}],
-                "frames_written": {"a": 10, "b": 0},
-            },
-            ("running", 10, 40, 0.25),
-        ),
-        ({"status": "running", "cameras": [], "frames_written": {}}, ("running", 0, 0, 0.0)),
-        (
-            {"status": "complete", "cameras": [{"name": "a", "frame_count": 4}], "frames_written": {"a": 3}},
-            ("complete", 3, 4, 1.0),
-        ),
+        ("{not json", ("unknown", 0, 0, 0.0)),
+        (_manifest("running", {"a": 10, "b": 30}, {"a": 10, "b": 0}), ("running", 10, 40, 0.25)),
+        (_manifest("running", {}, {}), ("running", 0, 0, 0.0)),
+        (_manifest("complete", {"a": 4}, {"a": 3}), ("complete", 3, 4, 1.0)),
     ],
 )
 def test_read_progress(tmp_path, manifest, expected):
     if manifest is not None:
-        (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+        (tmp_path / "manifest.json").write_text(manifest if isinstance(manifest, str) else json.dumps(manifest))
     p = processing.read_progress(tmp_path)
     assert (p.status, p.frames_done, p.frames_total, p.fraction) == expected
 

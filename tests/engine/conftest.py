@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_helpers import write_video
 
 # (name, width, height, fps, frames, offset)
 CAMERAS = (
@@ -46,20 +46,7 @@ def render(width: int, height: int, t: float) -> np.ndarray:
 
 
 def write_clip(path: Path, width: int, height: int, fps: int, frames: int, offset: float) -> Path:
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "12", "g": "4"}
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(render(width, height, offset + i / fps), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_video(path, (render(width, height, offset + i / fps) for i in range(frames)), fps=fps, crf=12, gop=4)
 
 
 def write_game(

@@ -78,13 +78,13 @@ def test_second_run_reads_every_frame_from_the_feature_cache(disc_game_late, bas
     first = process_game(disc_game_late, options(tmp_path, feature_cache=cache))
     second = process_game(disc_game_late, options(tmp_path, feature_cache=cache))
     n = sum(c[4] for c in CAMERAS)
-    f1, f2 = first.manifest["features"], second.manifest["features"]
-    assert f1["encoder_forwards"] == n and f1["loaded"] == 0 and f1["stores"] == n
-    assert f2["encoder_forwards"] == 0 and f2["loaded"] == n
+    f1, f2 = first.manifest.features, second.manifest.features
+    assert f1.encoder_forwards == n and f1.loaded == 0 and f1.stores == n
+    assert f2.encoder_forwards == 0 and f2.loaded == n
     assert masks_of(second.run_dir) == masks_of(first.run_dir) == baseline[1]  # stored exactly: same masks
     other_size = process_game(disc_game_late, options(tmp_path, feature_cache=cache, image_size=SIZE + 32))
-    assert other_size.manifest["features"]["encoder_forwards"] == n  # the image size is part of the key
-    assert other_size.manifest["features"]["loaded"] == 0
+    assert other_size.manifest.features.encoder_forwards == n  # the image size is part of the key
+    assert other_size.manifest.features.loaded == 0
 
 
 @pytest.mark.parametrize(
@@ -201,13 +201,13 @@ def test_resumed_run_has_the_masks_of_an_uninterrupted_run(disc_game_late, basel
     run = open_run(run_dir)
     assert run.is_complete and result.frames == len(baseline[1]) - after
     assert masks_of(run_dir) == baseline[1]
-    assert run.manifest["frames_written"] == {name: count for name, _, _, _, count, _ in CAMERAS}
-    (resumed,) = run.manifest["resumes"]
-    assert resumed["frames_kept"] == after and resumed["snapshot"] == (snapshot_every_s is not None)
+    assert run.manifest.frames_written == {name: count for name, _, _, _, count, _ in CAMERAS}
+    (resumed,) = run.manifest.resumes
+    assert resumed.frames_kept == after and resumed.snapshot == (snapshot_every_s is not None)
     # the snapshot is one frame behind the failure; without one, the forward pass is tracked again
     start = backward_frames(disc_game_late)
     assert 2 < start < 14
-    assert resumed["replayed_frames"] == (1 if snapshot_every_s is not None else after - start)
+    assert resumed.replayed_frames == (1 if snapshot_every_s is not None else after - start)
     rows = (run_dir / "tracks.csv").read_text().splitlines()
     base_rows = (baseline[0].run_dir / "tracks.csv").read_text().splitlines()
     assert sorted(rows) == sorted(base_rows)
@@ -259,8 +259,8 @@ def test_speed_options_agree_with_the_default(short_game, tmp_path, change, min_
     game, default = short_game
     result = process_game(game, options(tmp_path, **change))
     m = result.manifest
-    assert m["options"]["batch_objects"] == change.get("batch_objects", False)
-    assert m["dtype"] == change.get("dtype", "float32")
+    assert m.options.batch_objects == change.get("batch_objects", False)
+    assert m.dtype == change.get("dtype", "float32")
     masks = masks_of(result.run_dir)
     assert set(masks) == set(default) and any(fm.objects for fm in default.values())
     values = ious(masks, default)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
 from multicam.cli import app
 from multicam.pipeline import ProcessOptions, process_game
-from multicam.rundir import open_run
+from multicam.rundir import open_run, read_manifest
 
 from .conftest import CAMERAS, IMAGE_SIZE
 
@@ -39,13 +37,13 @@ def test_cli_process_untrained_writes_a_complete_run(disc_game, interleaved, tmp
     run = open_run(run_dir)
     assert run.is_complete and run.untrained and run.reference == "side"
     m = run.manifest
-    assert m["model"]["name"] == "sam2.1_hiera_tiny" and m["model"]["checkpoint"] is None
-    assert m["model"]["sha256"] is None and m["model"]["config"] == "configs/sam2.1/sam2.1_hiera_t.yaml"
-    assert (m["device"], m["dtype"], m["layout"], m["image_size"]) == ("cpu", "float32", "interleave", IMAGE_SIZE)
-    assert set(m["versions"]) >= {"multicam", "torch", "sam2"}
-    assert m["config"]["processing"]["image_size"] == IMAGE_SIZE  # the CLI override is in the resolved config
-    assert m["timings"]["frames_per_s"] > 0 and m["sequence_frames"] == sum(c[4] for c in CAMERAS)
-    assert m["frames_written"] == {name: count for name, _, _, _, count, _ in CAMERAS}
+    assert m.model.name == "sam2.1_hiera_tiny" and m.model.checkpoint is None
+    assert m.model.sha256 is None and m.model.config == "configs/sam2.1/sam2.1_hiera_t.yaml"
+    assert (m.device, m.dtype, m.layout, m.image_size) == ("cpu", "float32", "interleave", IMAGE_SIZE)
+    assert set(m.versions) >= {"multicam", "torch", "sam2"}
+    assert m.config.processing.image_size == IMAGE_SIZE  # the CLI override is in the resolved config
+    assert m.timings.frames_per_s > 0 and m.sequence_frames == sum(c[4] for c in CAMERAS)
+    assert m.frames_written == {name: count for name, _, _, _, count, _ in CAMERAS}
     # the run reads back to exactly the masks the engine produced (same seed: same random weights)
     expected = {(fm.camera, fm.frame): fm for fm in interleaved[0]}
     for name, w, h, _, count, _ in CAMERAS:
@@ -79,8 +77,8 @@ def test_an_interrupted_run_keeps_its_finished_frames(disc_game, tmp_path, error
     back = [fm for name, *_ in CAMERAS for fm in run.iter_frames(name)]
     assert sorted((fm.camera, fm.frame) for fm in back) == sorted((fm.camera, fm.frame) for fm in written)
     assert {(fm.camera, fm.frame): fm for fm in back} == {(fm.camera, fm.frame): fm for fm in written}
-    manifest = json.loads((run.path / "manifest.json").read_text())
-    assert manifest["timings"]["track_s"] > 0 and "error" in manifest
+    manifest = read_manifest(run.path / "manifest.json")
+    assert manifest.timings.track_s > 0 and manifest.error
 
 
 @pytest.mark.sam2
@@ -138,5 +136,5 @@ def test_sigterm_closes_the_run_as_interrupted_and_resumable(disc_game, tmp_path
     assert "interrupted" in err and "Traceback" not in err
     run = open_run(run_dir)
     assert run.status == "interrupted" and not run.is_complete
-    assert "SIGTERM" in run.manifest["error"]
+    assert "SIGTERM" in run.manifest.error
     assert sum(len(run.frames(name)) for name, *_ in CAMERAS) >= 1

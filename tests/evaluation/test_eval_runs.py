@@ -113,7 +113,8 @@ def test_synthetic_ground_truth_scores_perfectly(small_synth_game):
 
 
 def test_cli_finds_the_games_ground_truth(tmp_path, gt_dir, make_run):
-    manifest = {"game_path": str(tmp_path / "game.yaml"), "game": {"name": "g", "ground_truth": "gt"}}
+    config = {"name": "g", "reference": "ref", "ground_truth": "gt", "cameras": [{"name": "ref", "video": "r.mp4"}]}
+    manifest = {"game": {"name": "g", "path": str(tmp_path / "game.yaml"), "reference": "ref"}, "config": config}
     run = make_run(tmp_path / "run", {cam: {i: _scene(i) for i in range(6)} for cam in ("ref", "b")}, manifest=manifest)
     result = CliRunner().invoke(app, ["eval", str(run)])
     assert result.exit_code == 0, result.output

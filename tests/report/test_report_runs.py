@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_helpers import write_video
 from typer.testing import CliRunner
 
 from multicam.cli import app
@@ -162,22 +162,6 @@ def test_without_calibration_the_ground_check_says_why(tmp_path, make_run):
         load_calibration(tmp_path / "bad.json")
 
 
-def _write_clip(path: Path, frames: list[np.ndarray]) -> Path:
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(int(FPS)))
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.options = {"crf": "12"}
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def test_appearance_flags_ids_exchanged_for_the_whole_clip(tmp_path, make_run):
     """Camera b's ids are exchanged from its first frame: no temporal check can see it, colours can."""
     colours = {1: (220, 40, 40), 2: (40, 60, 220)}
@@ -188,7 +172,7 @@ def test_appearance_flags_ids_exchanged_for_the_whole_clip(tmp_path, make_run):
             for oid, colour in colours.items():
                 img[_scene(i) == oid] = colour
             imgs.append(img)
-        _write_clip(tmp_path / "clips" / f"{cam}.mp4", imgs)
+        write_video(tmp_path / "clips" / f"{cam}.mp4", imgs, fps=FPS, crf=12)
     manifest = {
         "game_path": str(tmp_path / "game.yaml"),
         "game": {

@@ -38,7 +38,7 @@ def test_sample_game_opens():
 @pytest.mark.slow
 def test_sample_game_matches_the_generator(tmp_path):
     manifest = open_run(SAMPLE / "ground_truth").manifest
-    cfg = SynthConfig(**manifest["synth"])
+    cfg = SynthConfig(**manifest.synth)
     readme = (SAMPLE / "README.md").read_text()
     assert re.search(rf"multicam synth sample_data/demo_game --seed {cfg.seed}\b", readme)
     assert cfg == SynthConfig(seed=cfg.seed)  # the README's command: defaults plus the seed

@@ -122,8 +122,8 @@ def test_ground_truth_manifest_and_positions(tiny_game):
     cfg, game = tiny_game
     run = open_run(game.parent / "ground_truth")
     assert run.kind == "ground_truth" and run.is_complete and not run.untrained
-    assert run.reference == "side" and run.manifest["model"] is None
-    assert run.manifest["synth"]["seed"] == cfg.seed
+    assert run.reference == "side" and run.manifest.model is None
+    assert run.manifest.synth["seed"] == cfg.seed
     assert {c: i.frame_count for c, i in run.cameras.items()} == dict(zip(cfg.camera_names, cfg.camera_frame_counts))
     with (game.parent / "ground_truth" / "positions.csv").open() as fh:
         rows = list(csv.DictReader(fh))
