@@ -287,8 +287,9 @@ def read_versioned(
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: not valid JSON ({exc.msg}); {fix}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise error(f"{path}: not valid JSON ({reason}); {fix}") from None
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise error(f"{path}: not {what}; {fix}")
     found = data.get("format_version", 1)
