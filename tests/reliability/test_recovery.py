@@ -83,7 +83,7 @@ def test_a_full_disk_stops_cleanly_keeps_every_frame_and_resumes(game, baseline,
     assert f"disk full while writing {run_dir}" in line and "its 5 finished frames are kept" in line
     assert f"multicam process --resume {run_dir}" in line
     run = open_run(run_dir)
-    assert run.status == "failed" and "disk full" in run.manifest["error"]
+    assert run.status == "failed" and "disk full" in run.manifest.error
     kept = masks_of(run_dir)
     assert len(kept) == 5 and all(baseline[key] == fm for key, fm in kept.items())
 
