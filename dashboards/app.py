@@ -16,6 +16,7 @@ pages = st.navigation(
         st.Page("pages/review.py", title="Review", icon=":material/grid_view:", default=True),
         st.Page("pages/consistency.py", title="Consistency", icon=":material/timeline:"),
         st.Page("pages/prompts.py", title="Prompts", icon=":material/ads_click:"),
+        st.Page("pages/season.py", title="Season", icon=":material/calendar_month:"),
     ]
 )
 pages.run()

@@ -199,6 +199,9 @@ class RunManifest(Record):
     timings: Timings = Timings()
     options: RunOptions | None = None
     prompts_sha256: str | None = None
+    inputs_sha256: str | None = Field(
+        default=None, description="digest of what determines the masks (multicam.pipeline.inputs_digest)"
+    )
     process: ProcessInfo | None = None
     synth: dict[str, Any] | None = Field(default=None, description="ground truth: the SynthConfig it was made with")
     calibration: str | None = Field(default=None, description="ground truth: calibration file, relative to it")

@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from multicam.errors import DiskFullError, GameFileError, PromptError, RunDirError
-from multicam.game import GameConfig, format_validation_error
+from multicam.game import Game, GameConfig, format_validation_error
 from multicam.integrity import check_runs_dir, disk_full, run_lock, run_state
 from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
@@ -245,6 +245,52 @@ def prompts_digest(prompts: Sequence[FramePrompt]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+INPUTS_DIGEST_VERSION = 1
+
+
+def inputs_digest(game: Game, options: ProcessOptions) -> str:
+    """SHA-256 of what determines a run's masks, without opening a clip or the model.
+
+    It covers the game file's and prompts file's contents, each clip's size and modification
+    time, the model (name, and the checkpoint file's path, size and time unless ``untrained``)
+    and the options that change masks (image size, layout, device, dtype, compile, batched
+    objects). Two runs with the same digest track the same frames with the same model and
+    settings; ``multicam batch`` skips a game whose complete run has its current digest.
+    """
+    config = resolved_config(game.config, options)
+    checkpoint = None
+    if not options.untrained:
+        explicit = options.checkpoint
+        if explicit is None and options.model is None:
+            explicit = game.checkpoint_path
+        if explicit is not None:
+            p = Path(explicit).expanduser().resolve()
+            st = p.stat() if p.is_file() else None
+            checkpoint = [str(p), st.st_size if st else None, st.st_mtime_ns if st else None]
+
+    def content(path: Path | None) -> str | None:
+        return None if path is None or not path.is_file() else hashlib.sha256(path.read_bytes()).hexdigest()
+
+    clips = []
+    for name in config.camera_names:
+        st = game.video_path(name).stat()
+        clips.append([name, st.st_size, st.st_mtime_ns])
+    data = {
+        "version": INPUTS_DIGEST_VERSION,
+        "game_file": content(game.path),
+        "prompts_file": content(game.prompts_path),
+        "clips": clips,
+        "model": config.model.name,
+        "checkpoint": checkpoint,
+        "untrained": options.untrained,
+        "processing": config.processing.model_dump(mode="json"),
+        "dtype": options.dtype,
+        "compile": options.compile,
+        "batch_objects": options.batch_objects,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def _feature_cache_dir(options: ProcessOptions) -> Path | None:
     value = options.feature_cache
     if value is None or str(value).lower() in ("off", "none", "no", "false", ""):
@@ -359,7 +405,11 @@ def process_game(
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
-    manifest.update(options=_run_options(options), prompts_sha256=prompts_digest(prep.prompts))
+    manifest.update(
+        options=_run_options(options),
+        prompts_sha256=prompts_digest(prep.prompts),
+        inputs_sha256=inputs_digest(opened.game, options),
+    )
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
     with run_lock(run_dir):
         return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)

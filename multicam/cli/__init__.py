@@ -29,6 +29,7 @@ def _root(
 
 # Each module registers its commands on `app` when imported.
 from multicam.cli import (  # noqa: E402,F401
+    batch,
     check,
     dashboard,
     eval,
