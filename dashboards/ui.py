@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
@@ -30,6 +30,7 @@ PERSISTENT_KEYS = (
 )
 PENDING_RUN = "_open_run"
 EXTRA_GAMES = "_extra_games"
+BATCH_GAMES = "_batch_games"  # games opened from a batch record in the runs folder (the Season page)
 
 
 @dataclass
@@ -143,6 +144,14 @@ def sidebar(config: data.DashboardConfig) -> Context:
         except MulticamError as exc:
             st.error(str(exc))
             ctx.entry = None
+        if ctx.run is not None:
+            damaged, incomplete = data.run_problems(ctx.run)
+            for line in damaged[:3]:
+                st.error(f"damaged run, not shown: {line} (see `multicam check {ctx.run.path}`)")
+            for line in incomplete:
+                st.warning(f"this run is {line}")
+            if damaged:
+                ctx.run = ctx.entry = None
         if ctx.run is not None and ctx.run.untrained:
             st.warning(UNTRAINED_WARNING)
         st.caption(f"Runs folder: `{config.runs_dir.name}`", help=str(config.runs_dir))
@@ -157,7 +166,20 @@ def page_setup() -> Context:
     except MulticamError as exc:
         st.error(str(exc))
         st.stop()
+    batch_games = tuple(Path(g) for g in st.session_state.get(BATCH_GAMES, []))
+    if batch_games:  # a batch record in the runs folder vouches for its games' folders
+        config = replace(config, games=tuple(dict.fromkeys(config.games + batch_games)))
     return sidebar(config)
+
+
+def open_batch_game(game_path: str, run_path: str) -> None:
+    """Select a game of a batch and its run, for the page switched to next."""
+    games = list(st.session_state.get(BATCH_GAMES, []))
+    if game_path not in games:
+        games.append(game_path)
+    st.session_state[BATCH_GAMES] = games
+    st.session_state["game_select"] = str(Path(game_path).resolve())
+    st.session_state[PENDING_RUN] = str(Path(run_path).resolve())
 
 
 def open_review(time: float, camera: str | None = None, run_path: str | None = None) -> None:

@@ -203,6 +203,9 @@ class RunManifest(Record):
     timings: Timings = Timings()
     options: RunOptions | None = None
     prompts_sha256: str | None = None
+    inputs_sha256: str | None = Field(
+        default=None, description="digest of what determines the masks (multicam.pipeline.inputs_digest)"
+    )
     process: ProcessInfo | None = None
     synth: dict[str, Any] | None = Field(default=None, description="ground truth: the SynthConfig it was made with")
     calibration: str | None = Field(default=None, description="ground truth: calibration file, relative to it")
@@ -300,8 +303,9 @@ def read_versioned(
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: not valid JSON ({exc.msg}); {fix}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise error(f"{path}: not valid JSON ({reason}); {fix}") from None
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise error(f"{path}: not {what}; {fix}")
     found = data.get("format_version", 1)

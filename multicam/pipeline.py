@@ -41,8 +41,9 @@ from multicam.correction import (
     plan_correction,
     sequence_sha256,
 )
-from multicam.errors import GameFileError, PromptError, RunDirError
-from multicam.game import GameConfig, format_validation_error
+from multicam.errors import DiskFullError, GameFileError, PromptError, RunDirError
+from multicam.game import Game, GameConfig, format_validation_error
+from multicam.integrity import check_runs_dir, disk_full, run_lock, run_state
 from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
 from multicam.manifest import UNTRAINED_WARNING, CameraInfo, ObjectInfo, ProcessInfo, RunManifest, RunOptions
@@ -270,6 +271,52 @@ def prompts_digest(prompts: Sequence[FramePrompt]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+INPUTS_DIGEST_VERSION = 1
+
+
+def inputs_digest(game: Game, options: ProcessOptions) -> str:
+    """SHA-256 of what determines a run's masks, without opening a clip or the model.
+
+    It covers the game file's and prompts file's contents, each clip's size and modification
+    time, the model (name, and the checkpoint file's path, size and time unless ``untrained``)
+    and the options that change masks (image size, layout, device, dtype, compile, batched
+    objects). Two runs with the same digest track the same frames with the same model and
+    settings; ``multicam batch`` skips a game whose complete run has its current digest.
+    """
+    config = resolved_config(game.config, options)
+    checkpoint = None
+    if not options.untrained:
+        explicit = options.checkpoint
+        if explicit is None and options.model is None:
+            explicit = game.checkpoint_path
+        if explicit is not None:
+            p = Path(explicit).expanduser().resolve()
+            st = p.stat() if p.is_file() else None
+            checkpoint = [str(p), st.st_size if st else None, st.st_mtime_ns if st else None]
+
+    def content(path: Path | None) -> str | None:
+        return None if path is None or not path.is_file() else hashlib.sha256(path.read_bytes()).hexdigest()
+
+    clips = []
+    for name in config.camera_names:
+        st = game.video_path(name).stat()
+        clips.append([name, st.st_size, st.st_mtime_ns])
+    data = {
+        "version": INPUTS_DIGEST_VERSION,
+        "game_file": content(game.path),
+        "prompts_file": content(game.prompts_path),
+        "clips": clips,
+        "model": config.model.name,
+        "checkpoint": checkpoint,
+        "untrained": options.untrained,
+        "processing": config.processing.model_dump(mode="json"),
+        "dtype": options.dtype,
+        "compile": options.compile,
+        "batch_objects": options.batch_objects,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def _feature_cache_dir(options: ProcessOptions) -> Path | None:
     value = options.feature_cache
     if value is None or str(value).lower() in ("off", "none", "no", "false", ""):
@@ -383,13 +430,16 @@ def process_game(
             or an unavailable device.
     """
     opened = game if isinstance(game, OpenGame) else open_game(game)
+    check_runs_dir(options.runs_dir, opened.name)
     source = _source_run(options.from_run)
     prep = _prepare(opened, options)
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
     manifest.update(
-        options=_run_options(options, engine.options.batch_objects), prompts_sha256=prompts_digest(prep.prompts)
+        options=_run_options(options, engine.options.batch_objects),
+        prompts_sha256=prompts_digest(prep.prompts),
+        inputs_sha256=inputs_digest(opened.game, options),
     )
     manifest.update(_correction_fields(prep, engine, sha256))
     plan = None
@@ -397,7 +447,8 @@ def process_game(
         plan = plan_correction(source, manifest["mask_determinants"], object_prompt_digests(prep.prompts))
         manifest["correction"] = plan.to_json()
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
-    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame, plan=plan)
+    with run_lock(run_dir):
+        return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame, plan=plan)
 
 
 # -- incremental corrections (--from RUN) -------------------------------------------------------------
@@ -575,8 +626,14 @@ def _run(
                         engine.save_snapshot(snapshot_path)
                         last_snapshot = time.monotonic()
             background.close()
-        except BaseException:
+        except BaseException as exc:
             background.close(raise_error=False)
+            if disk_full(exc):
+                kept_frames = background.written + done_before
+                raise DiskFullError(
+                    f"disk full while writing {run_dir} ({exc.strerror or exc}); its {kept_frames} finished "
+                    f"frames are kept: free some space, then continue with `multicam process --resume {run_dir}`"
+                ) from exc
             raise
         finally:
             frames = background.written
@@ -723,14 +780,28 @@ def resume_run(
         raise RunDirError(f"{run_dir} is {run.kind}, not a run made by `multicam process`; nothing to resume")
     if run.status not in RESUMABLE:
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
-    proc = m.process
-    if run.status == "running" and proc is not None and proc.host == socket.gethostname() and _alive(proc.pid):
+    if run_state(run) == "running":
+        proc = m.process
         raise RunDirError(
-            f"{run_dir} is still being written by process {proc.pid}; stop it first (Ctrl-C), then resume"
+            f"{run_dir} is still being written by process {proc.pid if proc else '?'} on {proc.host if proc else '?'}; "
+            f"stop it first (Ctrl-C), then resume"
         )
     game_path = m.recorded_game_path
     if m.options is None or m.prompts_sha256 is None or m.config is None or game_path is None:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
+    with run_lock(run_dir):  # a second --resume of the same run is refused, not interleaved
+        return _resume_locked(run, progress=progress, on_frame=on_frame, snapshot_every_s=snapshot_every_s)
+
+
+def _resume_locked(
+    run: Any,
+    *,
+    progress: bool,
+    on_frame: Callable[[FrameMasks], None] | None,
+    snapshot_every_s: float | None,
+) -> ProcessResult:
+    run_dir, m = run.path, run.manifest
+    game_path = m.recorded_game_path
     saved, cfg = m.options, m.config
     options = ProcessOptions(
         model=cfg.model.name,
@@ -807,13 +878,3 @@ def resume_run(
         resumes=resumes,
         plan=CorrectionPlan.from_json(m.correction) if m.correction else None,
     )
-
-
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return int(pid) != os.getpid()

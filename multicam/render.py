@@ -1,20 +1,32 @@
 """Annotated frames and videos: masks, ids and names drawn on a run's camera frames.
 
-Drawing is done by pure functions over RGB ``uint8`` images of shape ``(H, W, 3)``:
-:func:`annotate_frame` overlays one camera frame's masks (supervision's mask, polygon,
-box and label annotators, coloured by object id so that an object has the same colour
-in every camera), :func:`draw_banner` marks frames (e.g. an untrained run) and
-:func:`mosaic` tiles several cameras into one picture.
+Drawing is done by functions over RGB ``uint8`` images of shape ``(H, W, 3)``:
+:func:`annotate_frame` overlays one camera frame's masks (translucent fills, contours, boxes
+and ``"<id> <name>"`` labels, coloured by object id so that an object has the same colour in
+every camera), :func:`draw_banner` marks frames (e.g. an untrained run) and :func:`mosaic`
+tiles several cameras into one picture.
 
-Videos are streamed: :func:`plan_render` returns :class:`RenderJob` objects whose
-``frames()`` iterator decodes and annotates one frame at a time, and
-:func:`write_video` encodes any iterator of frames as browser-playable H.264 MP4
-(PyAV, libx264, yuv420p, even dimensions, ``+faststart``).
+Drawing costs little beside the video itself: each object's RLE is decoded once per frame
+(pycocotools) and everything else happens inside the object's box (fill blended with
+``cv2.addWeighted`` on the box, contours with ``cv2.findContours`` on the box), never on
+full-frame layers. :func:`annotate_into` draws in place on a frame the caller owns.
+
+Videos are streamed. :func:`render_run` writes a run's per-camera videos and the synchronized
+mosaic in ONE pass: every camera's clip is decoded once, on its own thread (PyAV, threaded
+decoding), each frame is annotated once, and the annotated frame goes both to its camera's
+encoder and, scaled, into the mosaic; each video is encoded on its own thread, with bounded
+queues between the stages. :func:`plan_render` gives the same videos one at a time as
+:class:`RenderJob` iterators, and :func:`write_video` encodes any iterator of frames as
+browser-playable H.264 MP4 (PyAV, libx264, yuv420p, even dimensions, ``+faststart``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,6 +36,9 @@ from typing import Literal
 import cv2
 import numpy as np
 import supervision as sv
+from supervision.annotators.utils import snap_boxes
+from supervision.detection.compact_mask import _coco_rle_counts_to_array as _coco_counts
+from supervision.detection.utils.boxes import spread_out_boxes
 
 from multicam.clips import Clip
 from multicam.errors import RunDirError
@@ -113,6 +128,196 @@ def to_detections(
     return sv.Detections(xyxy=xyxy, mask=masks, class_id=ids, tracker_id=ids.copy(), confidence=confidence)
 
 
+@dataclass(frozen=True)
+class BoxMask:
+    """One object's mask cut to its box, in the pixels of the image it is drawn on.
+
+    Attributes:
+        object_id: the object's id.
+        x0, y0: the box's top-left corner in the image.
+        mask: boolean ``(h, w)`` crop of the mask; the box is ``[x0, x0 + w) x [y0, y0 + h)``.
+        xyxy: the box as supervision draws it (inclusive right/bottom edge), for labels and boxes.
+    """
+
+    object_id: int
+    x0: int
+    y0: int
+    mask: np.ndarray = field(repr=False)
+    xyxy: tuple[float, float, float, float]
+
+    @property
+    def area(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+
+def rle_crop(rle: Mapping, box_xyxy: tuple[int, int, int, int]) -> np.ndarray:
+    """The boolean ``(y1 - y0, x1 - x0)`` crop of a COCO RLE mask inside a box (exclusive max).
+
+    The RLE's counts are decoded once (supervision's COCO counts decoder) and only the runs that
+    cross the box's columns are expanded: O(box columns x image height) instead of the whole
+    image (pycocotools' full decode of a 1080x1920 mask costs ~10x more).
+    """
+    height = int(rle["size"][0])
+    x0, y0, x1, y1 = box_xyxy
+    counts = _coco_counts(rle["counts"]).astype(np.int64)
+    ends = np.cumsum(counts)
+    lo, hi = x0 * height, x1 * height
+    lengths = np.clip(ends, lo, hi) - np.clip(ends - counts, lo, hi)
+    values = (np.arange(len(counts)) % 2).astype(bool)  # runs alternate background, mask, background...
+    columns = np.repeat(values, lengths).reshape(x1 - x0, height)  # column-major, as COCO RLE
+    return columns[:, y0:y1].T
+
+
+def box_masks(
+    frame_masks: FrameMasks, resolution_wh: tuple[int, int] | None = None, visible_ids: frozenset[int] | None = None
+) -> list[BoxMask]:
+    """A frame's visible, non-empty objects as :class:`BoxMask` in ``resolution_wh`` pixels, ordered by id.
+
+    Each RLE is decoded once, straight into its box (:func:`rle_crop`), never as a full-frame
+    array. Masks of another size than the image are scaled with nearest-neighbour sampling,
+    pixel for pixel as ``cv2.resize(..., INTER_NEAREST)`` of the whole mask would.
+    """
+    width, height = resolution_wh or frame_masks.resolution_wh
+    out: list[BoxMask] = []
+    for obj in frame_masks.objects:
+        if obj.box_xyxy is None or (visible_ids is not None and obj.object_id not in visible_ids):
+            continue
+        mw, mh = obj.resolution_wh
+        x0, y0, x1, y1 = obj.box_xyxy
+        crop = rle_crop(obj.rle, obj.box_xyxy)
+        sx, sy = width / mw, height / mh
+        xyxy = (x0 * sx, y0 * sy, x1 * sx - 1, y1 * sy - 1)  # supervision boxes are inclusive
+        if (mw, mh) == (width, height):
+            out.append(BoxMask(obj.object_id, x0, y0, crop, xyxy))
+            continue
+        # image pixels whose nearest mask pixel lies in the box: floor(i / s) in [x0, x1)
+        ix0, iy0 = math.ceil(x0 * sx), math.ceil(y0 * sy)
+        ix1, iy1 = min(width, math.ceil(x1 * sx)), min(height, math.ceil(y1 * sy))
+        cols = np.clip((np.arange(ix0, ix1) * (mw / width)).astype(np.intp), x0, x1 - 1) - x0
+        rows = np.clip((np.arange(iy0, iy1) * (mh / height)).astype(np.intp), y0, y1 - 1) - y0
+        out.append(BoxMask(obj.object_id, ix0, iy0, crop[np.ix_(rows, cols)], xyxy))
+    return [m for m in out if m.mask.size]
+
+
+def _rgb(color: sv.Color) -> tuple[int, int, int]:
+    return int(color.r), int(color.g), int(color.b)
+
+
+def fill_masks(canvas: np.ndarray, masks: Sequence[BoxMask], opacity: float) -> None:
+    """Blend each mask's colour into ``canvas`` (RGB, in place), only inside each object's box.
+
+    Where masks overlap the smaller one is on top, and every pixel is blended once from its
+    original value (as one translucent layer of all masks would be).
+    """
+    if opacity <= 0 or not masks:
+        return
+    originals = [canvas[m.y0 : m.y0 + m.mask.shape[0], m.x0 : m.x0 + m.mask.shape[1]].copy() for m in masks]
+    for k in sorted(range(len(masks)), key=lambda k: masks[k].area, reverse=True):
+        m, original = masks[k], originals[k]
+        colour = np.empty_like(original)
+        colour[:] = _rgb(object_color(m.object_id))
+        blended = cv2.addWeighted(colour, float(opacity), original, 1.0 - float(opacity), 0.0)
+        roi = canvas[m.y0 : m.y0 + m.mask.shape[0], m.x0 : m.x0 + m.mask.shape[1]]
+        np.copyto(roi, blended, where=m.mask[..., None])
+
+
+def draw_contours(canvas: np.ndarray, masks: Sequence[BoxMask], thickness: int, color_rgb=None) -> None:
+    """Draw each mask's contours (all of them, holes included) on ``canvas`` in place, in its colour."""
+    height, width = canvas.shape[:2]
+    for m in masks:
+        h, w = m.mask.shape
+        # one pixel of background around the box (where the image has it), as on the full frame
+        px0, py0 = max(0, m.x0 - 1), max(0, m.y0 - 1)
+        px1, py1 = min(width, m.x0 + w + 1), min(height, m.y0 + h + 1)
+        padded = np.zeros((py1 - py0, px1 - px0), np.uint8)
+        padded[m.y0 - py0 : m.y0 - py0 + h, m.x0 - px0 : m.x0 - px0 + w] = m.mask
+        contours, _ = cv2.findContours(padded, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(px0, py0))
+        polygons = [c for c in contours if c.shape[0] >= 3]
+        if polygons:
+            colour = color_rgb or _rgb(object_color(m.object_id))
+            cv2.polylines(canvas, polygons, isClosed=True, color=colour, thickness=thickness)
+
+
+LABEL_PADDING = 3
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_wh(text: str, scale: float) -> tuple[int, int]:
+    return tuple(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0])  # type: ignore[return-value]
+
+
+def label_boxes(
+    masks: Sequence[BoxMask], labels: Sequence[str], resolution_wh: tuple[int, int], scale: float
+) -> np.ndarray:
+    """``(N, 4)`` label backgrounds: above each box's top-left corner, kept in the frame and spread apart.
+
+    The placement of supervision's ``LabelAnnotator(smart_position=True)`` (its ``snap_boxes`` and
+    ``spread_out_boxes``), with the text sizes cached (a label's size is the same in every frame).
+    """
+    rows = []
+    for m, label in zip(masks, labels):
+        tw, th = _text_wh(label, scale)
+        x, y = int(m.xyxy[0]), int(m.xyxy[1])
+        rows.append((x, y - th - 2 * LABEL_PADDING, x + tw + 2 * LABEL_PADDING, y))
+    boxes = snap_boxes(np.array(rows, dtype=np.float32).reshape(-1, 4), resolution_wh)
+    if len(boxes) > 1:
+        boxes = snap_boxes(spread_out_boxes(boxes), resolution_wh)
+    return boxes
+
+
+def draw_labels(
+    canvas: np.ndarray, masks: Sequence[BoxMask], objects: Mapping[int, ObjectInfo], *, boxes: bool, labels: bool
+) -> None:
+    """Draw boxes and ``"<id> <name>"`` labels (spread apart where they would overlap) on ``canvas`` in place."""
+    if not masks or not (boxes or labels):
+        return
+    wh = (canvas.shape[1], canvas.shape[0])
+    if boxes:
+        thickness = line_thickness(wh)
+        for m in masks:
+            x0, y0, x1, y1 = (int(v) for v in m.xyxy)
+            cv2.rectangle(canvas, (x0, y0), (x1, y1), _rgb(object_color(m.object_id)), thickness)
+    if labels:
+        scale = text_scale(wh)
+        texts = [object_label(m.object_id, objects) for m in masks]
+        for m, text, box in zip(masks, texts, label_boxes(masks, texts, wh, scale)):
+            x0, y0, x1, y1 = (int(v) for v in box)
+            cv2.rectangle(canvas, (x0, y0), (x1, y1), _rgb(object_color(m.object_id)), thickness=-1)
+            org = (x0 + LABEL_PADDING, y0 + LABEL_PADDING + _text_wh(text, scale)[1])
+            cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def line_thickness(resolution_wh: tuple[int, int]) -> int:
+    """Contour and box thickness for a frame size."""
+    return max(1, sv.calculate_optimal_line_thickness(resolution_wh=resolution_wh) // 2)
+
+
+def annotate_into(
+    canvas: np.ndarray,
+    frame_masks: FrameMasks | None,
+    objects: Mapping[int, ObjectInfo],
+    style: OverlayStyle = OverlayStyle(),
+    *,
+    ground_truth: FrameMasks | None = None,
+) -> np.ndarray:
+    """Draw a frame's masks, contours, boxes, labels and ground truth on an RGB image IN PLACE.
+
+    What :func:`annotate_frame` draws, without the banner and without copying the frame:
+    for a frame the caller owns (e.g. just decoded). Returns ``canvas``.
+    """
+    wh = (canvas.shape[1], canvas.shape[0])
+    if frame_masks is not None:
+        masks = box_masks(frame_masks, wh, style.visible_ids)
+        if masks:
+            if style.mode == "fill":
+                fill_masks(canvas, masks, style.opacity)
+            draw_contours(canvas, masks, line_thickness(wh))
+            draw_labels(canvas, masks, objects, boxes=style.boxes, labels=style.labels)
+    if ground_truth is not None:
+        draw_contours(canvas, box_masks(ground_truth, wh, style.visible_ids), 1, _rgb(GT_COLOR))
+    return canvas
+
+
 def annotate_frame(
     image: np.ndarray,
     frame_masks: FrameMasks | None,
@@ -135,30 +340,11 @@ def annotate_frame(
     Returns:
         The annotated RGB ``(H, W, 3)`` uint8 image.
     """
-    height, width = image.shape[:2]
-    wh = (width, height)
-    scene = np.ascontiguousarray(image[..., ::-1])  # supervision draws in BGR
-    thickness = max(1, sv.calculate_optimal_line_thickness(resolution_wh=wh) // 2)
-    if frame_masks is not None:
-        det = to_detections(frame_masks, wh, style.visible_ids)
-        if len(det):
-            if style.mode == "fill" and style.opacity > 0:
-                scene = sv.MaskAnnotator(color=PALETTE, opacity=float(style.opacity)).annotate(scene, det)
-            scene = sv.PolygonAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
-            if style.boxes:
-                scene = sv.BoxAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
-            if style.labels:
-                labels = [object_label(int(i), objects) for i in det.class_id]
-                scene = sv.LabelAnnotator(
-                    color=PALETTE, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
-                ).annotate(scene, det, labels)
-    if ground_truth is not None:
-        gt = to_detections(ground_truth, wh, style.visible_ids)
-        if len(gt):
-            scene = sv.PolygonAnnotator(color=GT_COLOR, thickness=1).annotate(scene, gt)
-    out = np.ascontiguousarray(scene[..., ::-1])
+    out = annotate_into(
+        np.array(image, dtype=np.uint8, order="C"), frame_masks, objects, style, ground_truth=ground_truth
+    )
     if banner:
-        out = draw_banner(out, banner)
+        draw_banner_into(out, banner)
     return out
 
 
@@ -166,14 +352,20 @@ def draw_banner(
     image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB, scale: float | None = None
 ) -> np.ndarray:
     """A copy of an RGB image with a coloured strip and white text across its top."""
-    out = image.copy()
-    width = out.shape[1]
-    scale = scale or text_scale((width, out.shape[0]))
+    return draw_banner_into(image.copy(), text, color_rgb, scale)
+
+
+def draw_banner_into(
+    image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB, scale: float | None = None
+) -> np.ndarray:
+    """:func:`draw_banner` in place; returns ``image``."""
+    width = image.shape[1]
+    scale = scale or text_scale((width, image.shape[0]))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     strip = th + base + 8
-    cv2.rectangle(out, (0, 0), (width, strip), color_rgb, thickness=-1)
+    cv2.rectangle(image, (0, 0), (width, strip), color_rgb, thickness=-1)
     cv2.putText(
-        out,
+        image,
         text,
         (max(4, (width - tw) // 2), strip - base - 4),
         cv2.FONT_HERSHEY_SIMPLEX,
@@ -182,7 +374,7 @@ def draw_banner(
         1,
         cv2.LINE_AA,
     )
-    return out
+    return image
 
 
 def add_banner_strip(image: np.ndarray, text: str, color_rgb: tuple[int, int, int] = BANNER_RGB) -> np.ndarray:
@@ -196,13 +388,17 @@ def add_banner_strip(image: np.ndarray, text: str, color_rgb: tuple[int, int, in
 
 def draw_caption(image: np.ndarray, text: str) -> np.ndarray:
     """A copy of an RGB image with a small caption on a dark strip at its bottom left."""
-    out = image.copy()
-    height, width = out.shape[:2]
+    return draw_caption_into(image.copy(), text)
+
+
+def draw_caption_into(image: np.ndarray, text: str) -> np.ndarray:
+    """:func:`draw_caption` in place; returns ``image``."""
+    height, width = image.shape[:2]
     scale = text_scale((width, height))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    cv2.rectangle(out, (0, height - th - base - 6), (tw + 8, height), (0, 0, 0), thickness=-1)
-    cv2.putText(out, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    cv2.rectangle(image, (0, height - th - base - 6), (tw + 8, height), (0, 0, 0), thickness=-1)
+    cv2.putText(image, text, (4, height - base - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return image
 
 
 def fit_tile(image: np.ndarray | None, tile_wh: tuple[int, int]) -> np.ndarray:
@@ -214,7 +410,9 @@ def fit_tile(image: np.ndarray | None, tile_wh: tuple[int, int]) -> np.ndarray:
     h, w = image.shape[:2]
     s = min(tw / w, th / h)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    resized = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    # bilinear (6x faster than area averaging at non-integer ratios) where it looks the same: slight reductions
+    interpolation = cv2.INTER_LINEAR if 0.75 <= s < 1 else cv2.INTER_AREA
+    resized = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=interpolation)
     x0, y0 = (tw - nw) // 2, (th - nh) // 2
     tile[y0 : y0 + nh, x0 : x0 + nw] = resized
     return tile
@@ -253,11 +451,11 @@ def mosaic(tiles: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
 
 
 def mosaic_tile_wh(resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH) -> tuple[int, int]:
-    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width``; even numbers."""
+    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width`` (0: unscaled); even."""
     w = max(r[0] for r in resolutions_wh)
     h = max(r[1] for r in resolutions_wh)
     cols = grid_shape(len(resolutions_wh))[0]
-    s = min(1.0, max_width / (cols * w))
+    s = min(1.0, max_width / (cols * w)) if max_width > 0 else 1.0
     return max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
 
 
@@ -318,6 +516,7 @@ def write_video(
                     stream.width, stream.height = size
                     stream.pix_fmt = "yuv420p"
                     stream.options = {"crf": str(crf), "preset": preset}
+                    stream.thread_type = "AUTO"
                 elif (image.shape[1], image.shape[0]) != size:
                     raise ValueError(
                         f"frame {count} is {image.shape[1]}x{image.shape[0]}, the video is {size[0]}x{size[1]}"
@@ -380,7 +579,7 @@ def iter_camera_frames(
             banner=banner,
         )
         if caption is not None:
-            out = draw_caption(out, caption(index))
+            draw_caption_into(out, caption(index))
         yield out
 
 
@@ -401,29 +600,254 @@ def iter_mosaic_frames(
     Ticks run from the timeline's start to its end at ``fps`` (default: the fastest
     camera's rate); each tile shows its camera's frame nearest to the tick (black with
     "no frame" outside the camera's clip), captioned with camera, frame and game time.
-    A banner goes in a strip above the grid.
+    A banner goes in a strip above the grid. (:func:`render_run` writes the same mosaic
+    from the per-camera frames it annotates anyway.)
     """
     names = [n for n in timeline.names if n in clips]
-    tile_wh = mosaic_tile_wh([clips[n].info.resolution_wh for n in names], max_width)
+    grid = _MosaicGrid(timeline, names, [clips[n].info.resolution_wh for n in names], max_width, banner)
     last: dict[str, tuple[int, np.ndarray]] = {}
     for t in timeline.ticks(fps):
         tiles = []
-        for name in names:
-            index = timeline.camera(name).frame_at(t)
+        for name, index in grid.indices(t).items():
             if index is None:
-                tile = draw_caption(fit_tile(None, tile_wh), f"{name}  no frame")
-            elif name in last and last[name][0] == index:
-                tile = last[name][1]
-            else:
+                tiles.append(grid.no_frame(name))
+                continue
+            if last.get(name, (None,))[0] != index:
                 gt = None if ground_truth is None else ground_truth.get(name, {}).get(index)
                 image = annotate_frame(
                     clips[name].frame(index), masks.get(name, {}).get(index), objects, style, ground_truth=gt
                 )
-                tile = draw_caption(fit_tile(image, tile_wh), f"{name}  #{index}  t={t:.2f}s")
-                last[name] = (index, tile)
-            tiles.append(tile)
+                last[name] = (index, grid.tile(name, index, t, image))
+            tiles.append(last[name][1])
+        yield grid.picture(tiles)
+
+
+class _MosaicGrid:
+    """How the mosaic is laid out: tile size, grid, captions and the banner strip."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        names: Sequence[str],
+        resolutions_wh: Sequence[tuple[int, int]],
+        max_width: int,
+        banner: str | None,
+    ):
+        self.timeline = timeline
+        self.names = list(names)
+        self.tile_wh = mosaic_tile_wh(resolutions_wh, max_width)
+        self.banner = banner
+        self._empty: dict[str, np.ndarray] = {}
+
+    def indices(self, t: float) -> dict[str, int | None]:
+        """Each camera's frame shown at game time ``t`` (``None``: outside its clip)."""
+        return {n: self.timeline.camera(n).frame_at(t) for n in self.names}
+
+    def tile(self, name: str, index: int, t: float, image: np.ndarray) -> np.ndarray:
+        """Camera ``name``'s annotated frame ``index``, first shown at tick ``t``, scaled and captioned."""
+        return draw_caption_into(fit_tile(image, self.tile_wh), f"{name}  #{index}  t={t:.2f}s")
+
+    def no_frame(self, name: str) -> np.ndarray:
+        if name not in self._empty:
+            self._empty[name] = draw_caption_into(fit_tile(None, self.tile_wh), f"{name}  no frame")
+        return self._empty[name]
+
+    def picture(self, tiles: Sequence[np.ndarray]) -> np.ndarray:
+        """The mosaic of the cameras' tiles (in ``names`` order), under the banner strip."""
         grid = mosaic(tiles)
-        yield add_banner_strip(grid, banner) if banner else grid
+        return add_banner_strip(grid, self.banner) if self.banner else grid
+
+
+# -- threads: decoding and encoding beside the drawing -----------------------------------------
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_END = object()
+
+
+class _Prefetch:
+    """Runs an iterator on its own thread and hands its items over through a bounded queue.
+
+    The thread stops at the first error, which :meth:`__next__` raises in the consumer.
+    """
+
+    def __init__(self, items: Iterable, maxsize: int, name: str):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterable) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer
+            self._put(_Failed(exc))
+
+    def __iter__(self) -> _Prefetch:
+        return self
+
+    def __next__(self):
+        item = self._queue.get()
+        if item is _END:
+            raise StopIteration
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _VideoWriter:
+    """:func:`write_video` on its own thread, fed frames through a bounded queue."""
+
+    def __init__(self, path: Path, fps: float, maxsize: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._result: VideoResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path, fps), name=f"encode {path.name}", daemon=True)
+        self._thread.start()
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise _Aborted
+            yield item
+
+    def _run(self, path: Path, fps: float) -> None:
+        try:
+            self._result = write_video(self._frames(), path, fps)
+        except _Aborted:
+            pass
+        except BaseException as exc:  # raised in the producer at its next put
+            self._error = exc
+
+    def put(self, item) -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            if not self._thread.is_alive():
+                return
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> VideoResult:
+        self.put(_END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abort(self) -> None:
+        """Stop without writing the file (the partial file is removed)."""
+        if self._thread.is_alive():
+            with contextlib.suppress(BaseException):  # the writer already failed: nothing to stop
+                self.put(_Failed(_Aborted()))
+            self._thread.join()
+
+
+# -- a run's videos ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What rendering a run needs: its timeline, the chosen cameras, the game, masks and style."""
+
+    run: Run
+    timeline: Timeline
+    cameras: tuple[str, ...]
+    game: object
+    out: Path
+    banner: str | None
+    gt_run: Run | None
+
+    def masks(self, name: str) -> dict[int, FrameMasks]:
+        return self.run.frames(name)
+
+    def gt(self, name: str) -> dict[int, FrameMasks] | None:
+        if self.gt_run is None or name not in self.gt_run.cameras:
+            return None
+        return self.gt_run.frames(name)
+
+    def clip(self, name: str) -> Clip:
+        return _clip_for(self.game, name)
+
+    def sub_timeline(self) -> Timeline:
+        """The chosen cameras' timeline (the mosaic's)."""
+        chosen = self.cameras
+        return Timeline(
+            cameras=tuple(self.timeline.camera(n) for n in chosen),
+            reference=self.timeline.reference if self.timeline.reference in chosen else chosen[0],
+        )
+
+
+def _clip_for(game, camera: str) -> Clip:
+    from multicam.clips import probe_clip
+
+    path = game.video_path(camera)
+    return Clip(path, info=probe_clip(path), cache_size=2)
+
+
+def _sources(
+    run: Run | str | Path,
+    out_dir: str | Path | None,
+    cameras: Sequence[str] | None,
+    with_ground_truth: bool,
+    game_path: str | Path | None,
+) -> _Sources:
+    run = run if isinstance(run, Run) else open_run(run)
+    timeline = run.timeline()
+    chosen = list(cameras) if cameras else list(timeline.names)
+    unknown = [c for c in chosen if c not in run.cameras]
+    if unknown:
+        raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
+    game = run.game(game_path)
+    gt_run: Run | None = None
+    if with_ground_truth:
+        if game.ground_truth_path is None:
+            raise RunDirError(f"{game.path}: the game names no ground_truth folder; drop --gt")
+        gt_run = open_run(game.ground_truth_path)
+    return _Sources(
+        run=run,
+        timeline=timeline,
+        cameras=tuple(chosen),
+        game=game,
+        out=Path(out_dir) if out_dir is not None else run.path / "render",
+        banner=banner_for(run),
+        gt_run=gt_run,
+    )
+
+
+def _camera_caption(name: str, cam: CameraTiming, index: int) -> str:
+    return f"{name}  #{index}  t={cam.time_of(index):.2f}s"
 
 
 @dataclass(frozen=True)
@@ -440,13 +864,6 @@ class RenderJob:
         return self.make_frames()
 
 
-def _clip_for(game, camera: str) -> Clip:
-    from multicam.clips import probe_clip
-
-    path = game.video_path(camera)
-    return Clip(path, info=probe_clip(path), cache_size=2)
-
-
 def plan_render(
     run: Run | str | Path,
     *,
@@ -456,8 +873,12 @@ def plan_render(
     with_ground_truth: bool = False,
     game_path: str | Path | None = None,
     style: OverlayStyle = OverlayStyle(),
+    mosaic_width: int = MAX_MOSAIC_WIDTH,
 ) -> list[RenderJob]:
-    """The videos to render for a run: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
+    """The videos to render for a run, one at a time: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
+
+    Each job decodes and annotates its own frames (the mosaic decodes every camera again);
+    :func:`render_run` writes the same videos in one pass and is what ``multicam render`` uses.
 
     Args:
         run: the run directory (or ground-truth folder).
@@ -467,78 +888,55 @@ def plan_render(
         with_ground_truth: draw the game's ground truth as thin white contours.
         game_path: the game file, when the run's manifest does not record it.
         style: how masks are drawn.
+        mosaic_width: most pixels across the mosaic (tiles are scaled down to fit); 0: unscaled.
 
     Raises:
         RunDirError: unknown camera, or the game file cannot be found.
         GameFileError: the game file or its clips are missing.
     """
-    run = run if isinstance(run, Run) else open_run(run)
-    timeline = run.timeline()
-    chosen = list(cameras) if cameras else list(timeline.names)
-    unknown = [c for c in chosen if c not in run.cameras]
-    if unknown:
-        raise RunDirError(f"unknown camera(s) {unknown}; this run has {sorted(run.cameras)}")
-    game = run.game(game_path)
-    out = Path(out_dir) if out_dir is not None else run.path / "render"
-    objects = run.objects
-    banner = banner_for(run)
-    gt_run: Run | None = None
-    if with_ground_truth:
-        if game.ground_truth_path is None:
-            raise RunDirError(f"{game.path}: the game names no ground_truth folder; drop --gt")
-        gt_run = open_run(game.ground_truth_path)
-
-    def masks_of(name: str) -> dict[int, FrameMasks]:
-        return run.frames(name)
-
-    def gt_of(name: str) -> dict[int, FrameMasks] | None:
-        if gt_run is None or name not in gt_run.cameras:
-            return None
-        return gt_run.frames(name)
-
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    objects = src.run.objects
     jobs: list[RenderJob] = []
-    for name in chosen:
-        cam = timeline.camera(name)
+    for name in src.cameras:
+        cam = src.timeline.camera(name)
 
         def make(name: str = name, cam: CameraTiming = cam) -> Iterator[np.ndarray]:
-            clip = _clip_for(game, name)
+            clip = src.clip(name)
             try:
                 yield from iter_camera_frames(
                     clip,
-                    masks_of(name),
+                    src.masks(name),
                     objects,
                     style,
-                    ground_truth=gt_of(name),
-                    banner=banner,
-                    caption=lambda i: f"{name}  #{i}  t={cam.time_of(i):.2f}s",
+                    ground_truth=src.gt(name),
+                    banner=src.banner,
+                    caption=lambda i: _camera_caption(name, cam, i),
                     stop=cam.frame_count,
                 )
             finally:
                 clip.close()
 
         jobs.append(
-            RenderJob(name=name, path=out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count, make_frames=make)
+            RenderJob(name=name, path=src.out / f"{name}.mp4", fps=cam.fps, total=cam.frame_count, make_frames=make)
         )
     if with_mosaic:
-        sub = Timeline(
-            cameras=tuple(timeline.camera(n) for n in chosen),
-            reference=timeline.reference if timeline.reference in chosen else chosen[0],
-        )
+        sub = src.sub_timeline()
         fps = max(c.fps for c in sub.cameras)
 
         def make_mosaic() -> Iterator[np.ndarray]:
-            clips = {n: _clip_for(game, n) for n in chosen}
+            clips = {n: src.clip(n) for n in src.cameras}
             try:
-                gts = {n: g for n in chosen if (g := gt_of(n)) is not None} if gt_run is not None else None
+                gts = {n: g for n in src.cameras if (g := src.gt(n)) is not None} if src.gt_run is not None else None
                 yield from iter_mosaic_frames(
                     clips,
-                    {n: masks_of(n) for n in chosen},
+                    {n: src.masks(n) for n in src.cameras},
                     sub,
                     objects,
                     style,
                     ground_truth=gts,
-                    banner=banner,
+                    banner=src.banner,
                     fps=fps,
+                    max_width=mosaic_width,
                 )
             finally:
                 for c in clips.values():
@@ -547,10 +945,162 @@ def plan_render(
         jobs.append(
             RenderJob(
                 name="mosaic",
-                path=out / "mosaic.mp4",
+                path=src.out / "mosaic.mp4",
                 fps=fps,
                 total=sum(1 for _ in sub.ticks(fps)),
                 make_frames=make_mosaic,
             )
         )
     return jobs
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render_run` wrote.
+
+    Attributes:
+        videos: the videos, cameras first (in timeline order), then the mosaic.
+        camera_frames: camera frames decoded and annotated (each exactly once).
+        seconds: wall time.
+    """
+
+    videos: tuple[VideoResult, ...]
+    camera_frames: int
+    seconds: float
+
+
+def render_run(
+    run: Run | str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    cameras: Sequence[str] | None = None,
+    with_mosaic: bool = True,
+    with_ground_truth: bool = False,
+    game_path: str | Path | None = None,
+    style: OverlayStyle = OverlayStyle(),
+    mosaic_width: int = MAX_MOSAIC_WIDTH,
+    queue_size: int = 4,
+    progress: Callable[[str, int], None] | None = None,
+) -> RenderResult:
+    """Write a run's annotated videos, one per camera and the mosaic, in ONE pass over the clips.
+
+    Every camera's clip is decoded once on its own thread (PyAV, threaded decoding); each
+    frame is annotated once (:func:`annotate_into`), then goes, scaled, into the mosaic's tile
+    and, with the banner and its caption, to its camera's encoder. Every video is encoded on its
+    own thread; bounded queues (``queue_size`` frames) keep memory flat. Without the mosaic the
+    cameras are rendered one after the other.
+
+    Args: as :func:`plan_render`, plus
+        queue_size: frames held between decoding, drawing and encoding, per stream.
+        progress: called with ``(video name, frames just written)`` as the render goes.
+
+    Raises:
+        RunDirError: unknown camera, or the game file cannot be found.
+        GameFileError, ClipError: the game file or its clips are missing or unreadable.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    one_pass = _OnePass(src, style, queue_size, progress or (lambda name, n: None))
+    try:
+        if with_mosaic:
+            one_pass.mosaic(mosaic_width)
+        for name in src.cameras:
+            one_pass.advance(name, src.timeline.camera(name).frame_count - 1)
+    except BaseException:
+        one_pass.abort()
+        raise
+    order = [*src.cameras, *(["mosaic"] if with_mosaic else [])]
+    return RenderResult(
+        videos=tuple(one_pass.results[n] for n in order),
+        camera_frames=sum(one_pass.done.values()),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+class _OnePass:
+    """:func:`render_run`'s state: a decoder and an encoder per camera, started when first needed."""
+
+    def __init__(self, src: _Sources, style: OverlayStyle, queue_size: int, report: Callable[[str, int], None]):
+        self.src, self.style, self.queue_size, self.report = src, style, queue_size, report
+        self.objects = src.run.objects
+        self.decoders: dict[str, _Prefetch] = {}
+        self.writers: dict[str, _VideoWriter] = {}
+        self.results: dict[str, VideoResult] = {}
+        self.done: dict[str, int] = {}  # camera -> frames annotated so far
+        self.masks: dict[str, dict[int, FrameMasks]] = {}
+        self.gts: dict[str, dict[int, FrameMasks] | None] = {}
+        self.grid: _MosaicGrid | None = None
+
+    def start(self, name: str) -> None:
+        cam = self.src.timeline.camera(name)
+        clip = self.src.clip(name)
+
+        def frames() -> Iterator[tuple[int, np.ndarray]]:
+            previous = None
+            try:
+                for index, image in clip.iter_frames(0, cam.frame_count):
+                    # frames are drawn on in place: a picture the clip hands out twice (a missing frame
+                    # number filled with its neighbour) is copied, every other one is the decoder's own
+                    yield index, (image.copy() if image is previous else image)
+                    previous = image
+            finally:
+                clip.close()
+
+        self.masks[name], self.gts[name] = self.src.masks(name), self.src.gt(name)
+        self.decoders[name] = _Prefetch(frames(), self.queue_size, f"decode {name}")
+        self.writers[name] = _VideoWriter(self.src.out / f"{name}.mp4", cam.fps, self.queue_size)
+        self.done[name] = 0
+
+    def advance(self, name: str, upto: int, tick: float | None = None) -> np.ndarray | None:
+        """Annotate and send camera ``name``'s frames up to ``upto``; with ``tick``, frame ``upto``'s tile."""
+        if name not in self.decoders:
+            self.start(name)
+        cam = self.src.timeline.camera(name)
+        gt = self.gts[name]
+        tile = None
+        while self.done[name] <= min(upto, cam.frame_count - 1):
+            index, image = next(self.decoders[name])
+            truth = None if gt is None else gt.get(index)
+            annotate_into(image, self.masks[name].get(index), self.objects, self.style, ground_truth=truth)
+            if self.grid is not None and tick is not None and index == upto:
+                tile = self.grid.tile(name, index, tick, image)  # before the banner and the camera's caption
+            if self.src.banner:
+                draw_banner_into(image, self.src.banner)
+            draw_caption_into(image, _camera_caption(name, cam, index))
+            self.writers[name].put(image)
+            self.done[name] += 1
+            self.report(name, 1)
+        if self.done[name] >= cam.frame_count and name not in self.results:
+            self.results[name] = self.writers[name].finish()
+            self.decoders[name].close()
+        return tile
+
+    def mosaic(self, max_width: int) -> None:
+        """Write the mosaic, tick by tick, advancing each camera to the frame its tile shows."""
+        src = self.src
+        sub = src.sub_timeline()
+        resolutions = [src.run.cameras[n].resolution_wh for n in src.cameras]
+        grid = self.grid = _MosaicGrid(sub, src.cameras, resolutions, max_width, src.banner)
+        fps = max(c.fps for c in sub.cameras)
+        writer = self.writers["mosaic"] = _VideoWriter(src.out / "mosaic.mp4", fps, self.queue_size)
+        shown: dict[str, tuple[int, np.ndarray]] = {}
+        for t in sub.ticks(fps):
+            tiles = []
+            for name, index in grid.indices(t).items():
+                if index is not None and shown.get(name, (None,))[0] != index:
+                    tile = self.advance(name, index, tick=t)
+                    if tile is not None:
+                        shown[name] = (index, tile)
+                known = index is not None and shown.get(name, (None,))[0] == index
+                tiles.append(shown[name][1] if known else grid.no_frame(name))
+            writer.put(grid.picture(tiles))
+            self.report("mosaic", 1)
+        self.results["mosaic"] = writer.finish()
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+        for decoder in self.decoders.values():
+            decoder.close()

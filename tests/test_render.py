@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -295,3 +300,310 @@ def test_find_game_file_reads_the_manifest(tmp_path, recorded):
     ):
         pass
     assert open_run(tmp_path / "run").game_path() == (tmp_path / "G" if recorded else None)
+
+
+# -- pictures as today's renderer drew them ------------------------------------------------------
+# tests/data/render_reference.npz holds a small synthetic game (two cameras' decoded frames and
+# ground-truth label maps, from multicam.synth) and the frames of the videos `multicam render`
+# wrote from it before drawing was moved into object boxes (supervision's full-frame annotators),
+# decoded back to RGB. Regenerate (only when the pictures are meant to change) with
+#   MULTICAM_WRITE_RENDER_REFERENCE=1 python -m pytest tests/test_render.py -k reference
+REFERENCE = Path(__file__).parent / "data" / "render_reference.npz"
+REFERENCE_CAMERAS = (("a", 25.0, 0.0), ("b", 30.0, -0.07))
+
+
+def reference_inputs() -> dict[str, np.ndarray]:
+    """Frames and label maps of a tiny synthetic game: ``<cam>_frames (N, H, W, 3)``, ``<cam>_labels (N, H, W)``."""
+    from multicam.clips import Clip
+    from multicam.synth import SynthConfig, generate_game
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = SynthConfig(
+            seed=5,
+            num_cameras=2,
+            players_per_team=2,
+            duration_s=0.4,
+            width=160,
+            fps=tuple(f for _, f, _ in REFERENCE_CAMERAS),
+            offsets=tuple(o for _, _, o in REFERENCE_CAMERAS),
+            durations=(0.4, 0.4),
+            audio=False,
+            noise_std=0.0,
+        )
+        folder = Path(tmp) / "g"
+        generate_game(cfg, folder)
+        truth = open_run(folder / "ground_truth")
+        arrays = {}
+        for (name, _, _), cam in zip(REFERENCE_CAMERAS, truth.cameras.values()):
+            with Clip(folder / "clips" / f"{cam.name}.mp4") as clip:
+                arrays[f"{name}_frames"] = np.stack([img for _, img in clip.iter_frames()])
+            frames = truth.frames(cam.name)
+            arrays[f"{name}_labels"] = np.stack([frames[i].label_map() for i in range(cam.frame_count)]).astype(
+                np.uint8
+            )
+        return arrays
+
+
+def build_reference_run(root: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """A game (clips encoded from the stored frames) and an untrained run with the stored label maps."""
+    from ruamel.yaml import YAML
+
+    cams, game_cams = [], []
+    for name, fps, offset in REFERENCE_CAMERAS:
+        frames = arrays[f"{name}_frames"]
+        write_video(iter(frames), root / "clips" / f"{name}.mp4", fps, crf=12)
+        cams.append(CameraInfo(name, (frames.shape[2], frames.shape[1]), fps, len(frames), offset))
+        game_cams.append({"name": name, "video": f"clips/{name}.mp4", "offset": offset})
+    with (root / "game.yaml").open("w") as fh:
+        YAML().dump({"name": "ref", "reference": "a", "cameras": game_cams}, fh)
+    ids = sorted({int(i) for name, _, _ in REFERENCE_CAMERAS for i in np.unique(arrays[f"{name}_labels"]) if i})
+    objects = [ObjectInfo(i, f"p{i}") for i in ids]
+    manifest = {
+        "game_path": str(root / "game.yaml"),
+        "game": {"name": "ref", "reference": "a"},
+        "model": {"name": "sam2.1_hiera_tiny", "untrained": True},
+    }
+    with RunWriter(root / "run", manifest, cams, objects) as writer:
+        for cam in cams:
+            for i, lm in enumerate(arrays[f"{cam.name}_labels"]):
+                writer.write(FrameMasks.from_label_map(cam.name, i, cam.offset + i / cam.fps, lm.astype(np.int32)))
+    return root / "run"
+
+
+def decoded(path: Path) -> np.ndarray:
+    with Clip(path) as clip:
+        return np.stack([img for _, img in clip.iter_frames()])
+
+
+@pytest.mark.skipif(not os.environ.get("MULTICAM_WRITE_RENDER_REFERENCE"), reason="writes the reference file")
+def test_write_render_reference(tmp_path):
+    arrays = reference_inputs()
+    run = build_reference_run(tmp_path, arrays)
+    result = CliRunner().invoke(app, ["render", str(run), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    for video in ("a", "b", "mosaic"):
+        arrays[f"out_{video}"] = decoded(tmp_path / "out" / f"{video}.mp4")
+    arrays["out_mosaic"] = arrays["out_mosaic"][::2]  # every other frame keeps the file under 1 MB
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(REFERENCE, **arrays)
+
+
+# Bound on the mean absolute difference (0-255 scale) between a video rendered now and the same
+# video rendered by the previous renderer (supervision's full-frame annotators), both decoded.
+# Drawing inside the boxes gives the same pixels (measured: 0.0 for all three videos), and the
+# encoder is deterministic; the bound leaves room for libx264 builds that round differently and
+# for blending rounding (at most 1 level on mask pixels). Leaving out the fills alone costs 2.7.
+REFERENCE_MAD = 0.5
+
+
+@pytest.mark.parametrize("video", ["a", "b", "mosaic"])
+def test_rendered_videos_match_the_previous_renderer(tmp_path_factory, video):
+    ref = dict(np.load(REFERENCE))
+    out = tmp_path_factory.getbasetemp() / "reference_render"
+    if not (out / "out" / "mosaic.mp4").is_file():
+        out.mkdir(exist_ok=True)
+        run = build_reference_run(out, ref)
+        result = CliRunner().invoke(app, ["render", str(run), "--out", str(out / "out")])
+        assert result.exit_code == 0, result.output
+    now = decoded(out / "out" / f"{video}.mp4")
+    if video == "mosaic":
+        now = now[::2]
+    expected = ref[f"out_{video}"]
+    assert now.shape == expected.shape
+    mad = np.abs(now.astype(np.int16) - expected.astype(np.int16)).mean()
+    assert mad < REFERENCE_MAD, f"{video}: mean absolute difference {mad:.2f} grey levels"
+
+
+def supervision_annotate(image, frame_masks, objects, style, ground_truth=None):
+    """The previous renderer's drawing (supervision's full-frame annotators on BGR), kept as a slow reference."""
+    import supervision as sv
+
+    from multicam.render import PALETTE, text_scale
+
+    wh = (image.shape[1], image.shape[0])
+    scene = np.ascontiguousarray(image[..., ::-1])
+    thickness = max(1, sv.calculate_optimal_line_thickness(resolution_wh=wh) // 2)
+    det = to_detections(frame_masks, wh, style.visible_ids)
+    if len(det):
+        if style.mode == "fill" and style.opacity > 0:
+            scene = sv.MaskAnnotator(color=PALETTE, opacity=float(style.opacity)).annotate(scene, det)
+        scene = sv.PolygonAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
+        if style.boxes:
+            scene = sv.BoxAnnotator(color=PALETTE, thickness=thickness).annotate(scene, det)
+        if style.labels:
+            labels = [f"{i} {objects[int(i)].name}" if int(i) in objects else str(i) for i in det.class_id]
+            scene = sv.LabelAnnotator(
+                color=PALETTE, text_scale=text_scale(wh), text_thickness=1, text_padding=3, smart_position=True
+            ).annotate(scene, det, labels)
+    if ground_truth is not None:
+        gt = to_detections(ground_truth, wh, style.visible_ids)
+        if len(gt):
+            scene = sv.PolygonAnnotator(color=sv.Color.WHITE, thickness=1).annotate(scene, gt)
+    return np.ascontiguousarray(scene[..., ::-1])
+
+
+def overlapping_masks(width: int, height: int) -> FrameMasks:
+    """Objects 1-4: a big disc, a smaller one over it, a ring (a hole) and a blob cut by the image edge."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    lm = np.zeros((height, width), np.int32)
+    lm[(xx - width * 0.35) ** 2 + (yy - height * 0.5) ** 2 < (height * 0.3) ** 2] = 1
+    lm[(xx - width * 0.45) ** 2 + (yy - height * 0.55) ** 2 < (height * 0.12) ** 2] = 2
+    r = np.hypot(xx - width * 0.75, yy - height * 0.3)
+    lm[(r > height * 0.08) & (r < height * 0.18)] = 3
+    lm[(xx > width * 0.9) & (yy > height * 0.7)] = 4
+    return FrameMasks.from_label_map("a", 0, 0.0, lm)
+
+
+@pytest.mark.parametrize(
+    "style, masks_wh, with_gt",
+    [
+        (OverlayStyle(), (320, 240), False),
+        (OverlayStyle(opacity=0.8, boxes=True), (320, 240), True),
+        (OverlayStyle(mode="outline"), (320, 240), False),
+        (OverlayStyle(visible_ids=frozenset({1, 3})), (320, 240), False),
+        (OverlayStyle(visible_ids=frozenset()), (320, 240), False),
+        (OverlayStyle(labels=False), (160, 120), False),  # masks at half the image size: scaled up
+        (OverlayStyle(), (480, 360), True),  # masks larger than the image: scaled down
+    ],
+)
+def test_annotate_frame_draws_what_the_previous_renderer_drew(style, masks_wh, with_gt):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    fm = overlapping_masks(*masks_wh)
+    gt = overlapping_masks(320, 240) if with_gt else None
+    objects = {i: ObjectInfo(i, f"p{i}") for i in (1, 2, 3)}
+    now = annotate_frame(image, fm, objects, style, ground_truth=gt)
+    before = supervision_annotate(image, fm, objects, style, ground_truth=gt)
+    diff = np.abs(now.astype(np.int16) - before.astype(np.int16))
+    # the same pixels, but for blending rounding (one level) on a few pixels
+    assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
+    assert not np.array_equal(now, image) or style.visible_ids == frozenset()
+
+
+def test_fit_tile_scales_like_area_averaging():
+    image = dict(np.load(REFERENCE))["a_frames"][0]
+    for wh in ((144, 81), (128, 72), (80, 45)):  # 0.9, 0.8 (bilinear) and 0.5 (area) of 160x90
+        tile = fit_tile(image, wh)
+        area = cv2.resize(image, wh, interpolation=cv2.INTER_AREA)
+        assert np.abs(tile.astype(np.int16) - area).mean() < 1.5
+
+
+# -- one pass ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counted_clips(monkeypatch):
+    """Every Clip the renderer opens, to count the frames it decodes."""
+    import multicam.render as render_module
+
+    opened: list[Clip] = []
+    real = render_module._clip_for
+
+    def clip_for(game, camera):
+        clip = real(game, camera)
+        opened.append(clip)
+        return clip
+
+    monkeypatch.setattr(render_module, "_clip_for", clip_for)
+    return opened
+
+
+@pytest.mark.parametrize(
+    "cameras, with_mosaic, names",
+    [
+        (None, True, ["a", "b", "mosaic"]),
+        (None, False, ["a", "b"]),
+        (["b"], True, ["b", "mosaic"]),
+        (["a"], False, ["a"]),
+    ],
+)
+def test_render_run_decodes_each_camera_frame_once(tiny_run, tmp_path, counted_clips, cameras, with_mosaic, names):
+    from multicam.render import render_run
+
+    seen: dict[str, int] = {}
+    result = render_run(
+        tiny_run,
+        out_dir=tmp_path / "out",
+        cameras=cameras,
+        with_mosaic=with_mosaic,
+        progress=lambda name, n: seen.__setitem__(name, seen.get(name, 0) + n),
+    )
+    assert [v.path.stem for v in result.videos] == names
+    counts = {"a": 10, "b": 12}
+    chosen = [n for n in names if n != "mosaic"]
+    assert result.camera_frames == sum(counts[n] for n in chosen)
+    assert sum(c.decoded_frames for c in counted_clips) == result.camera_frames  # no second decode for the mosaic
+    assert len(counted_clips) == len(chosen)
+    for video in result.videos:
+        assert probe_clip(video.path).frame_count == video.frame_count == seen[video.path.stem]
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {f"{n}.mp4" for n in names}
+
+
+def test_render_run_pictures_equal_the_one_video_at_a_time_plan(tiny_run, tmp_path):
+    """The one-pass videos hold the pictures plan_render's separate jobs draw (camera and mosaic)."""
+    from multicam.render import render_run
+
+    result = render_run(tiny_run, out_dir=tmp_path / "out")
+    for job, video in zip(plan_render(tiny_run, out_dir=tmp_path / "plan"), result.videos):
+        write_video(job.frames(), job.path, job.fps)
+        assert np.array_equal(decoded(job.path), decoded(video.path)), job.name
+
+
+@pytest.mark.parametrize(
+    "mosaic_width, expected_wh",
+    [(1920, (160, 60)), (100, (100, 30)), (0, (160, 60)), (40, (40, 12))],  # two 80x60 tiles; banner strip above
+)
+def test_mosaic_width(tiny_run, tmp_path, mosaic_width, expected_wh):
+    result = CliRunner().invoke(
+        app, ["render", str(tiny_run), "--out", str(tmp_path / "o"), "--mosaic-width", str(mosaic_width)]
+    )
+    assert result.exit_code == 0, result.output
+    w, h = probe_clip(tmp_path / "o" / "mosaic.mp4").resolution_wh
+    assert w == expected_wh[0] and h > expected_wh[1]  # the banner strip of the untrained run is on top
+
+
+def test_mosaic_width_must_not_be_negative(tiny_run, tmp_path):
+    result = CliRunner().invoke(app, ["render", str(tiny_run), "--out", str(tmp_path / "o"), "--mosaic-width", "-5"])
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+def test_render_run_stops_on_a_broken_clip_and_leaves_no_files(tiny_run, tmp_path, monkeypatch):
+    import threading
+
+    import multicam.render as render_module
+    from multicam.errors import ClipError
+
+    real = render_module._clip_for
+
+    def broken(game, camera):
+        clip = real(game, camera)
+        if camera == "b":
+            clip.path.write_bytes(b"not a video")  # probed fine, unreadable when decoded
+        return clip
+
+    monkeypatch.setattr(render_module, "_clip_for", broken)
+    before = threading.active_count()
+    with pytest.raises(ClipError):
+        render_module.render_run(tiny_run, out_dir=tmp_path / "out")
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".mp4" and p.stem != "a"]
+    assert not list((tmp_path / "out").glob(".*part*"))
+    assert threading.active_count() == before  # decoding and encoding threads all ended
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        (0, 0, 64, 48),  # the whole image
+        (10, 5, 30, 20),  # inside
+        (0, 0, 1, 1),  # one pixel at the corner
+        (63, 47, 64, 48),  # one pixel at the far corner
+        (20, 0, 21, 48),  # one whole column
+    ],
+)
+def test_rle_crop_equals_the_full_decode_cut_to_the_box(box):
+    from multicam.masks import encode_rle
+    from multicam.render import rle_crop
+
+    mask = np.random.default_rng(1).random((48, 64)) > 0.6
+    x0, y0, x1, y1 = box
+    assert np.array_equal(rle_crop(encode_rle(mask), box), mask[y0:y1, x0:x1])

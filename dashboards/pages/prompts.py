@@ -209,6 +209,9 @@ def _save() -> bool:
     return True
 
 
+if ctx.config.read_only:
+    st.info("Read-only dashboard: prompts can be tried here, not saved or processed.")
+    st.stop()
 if st.button("Save prompts", type="primary", key="save_prompts"):
     _save()
 

@@ -127,7 +127,12 @@ def process(
     )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
-    result = process_game(game, options)
+    from multicam.session import open_game, partial_overlaps
+
+    opened = open_game(game)  # refuses a camera that never overlaps the reference
+    for line in partial_overlaps(opened.timeline):
+        typer.secho(f"note: {line}", fg=typer.colors.YELLOW, err=True)
+    result = process_game(opened, options)
     m = result.manifest
     assert m is not None
     typer.echo(f"run written to {result.run_dir}")

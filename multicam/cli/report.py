@@ -11,9 +11,15 @@ from multicam.cli import app
 
 @app.command()
 def report(
-    run: Path = typer.Argument(..., help="The run directory (or ground-truth folder) to check."),
+    run: Path | None = typer.Argument(None, help="The run directory (or ground-truth folder) to check."),
     out: Path | None = typer.Option(
-        None, "--out", help="Folder for report.json and report.html [default: RUN/report]."
+        None, "--out", help="Folder for report.json and report.html [default: RUN/report, or the batch record's]."
+    ),
+    season: Path | None = typer.Option(
+        None,
+        "--season",
+        help="A batch record (RUNS_DIR/_batches/<name>N): season.json + season.html over its games, "
+        "with each game's report built when missing.",
     ),
     fail_under: float | None = typer.Option(
         None, "--fail-under", min=0.0, max=1.0, help="Exit with code 1 when any object or camera score is below this."
@@ -35,25 +41,24 @@ def report(
     top: int = typer.Option(10, "--top", min=0, help="Moments to review printed on the terminal."),
 ) -> None:
     """Check a run's masks for lost objects, jumps, overlaps, identity swaps, ground and colour disagreement."""
-    from multicam.report import (
-        ReportOptions,
-        build_report,
-        find_calibration,
-        find_clips,
-        load_calibration,
-        write_report,
-    )
-    from multicam.rundir import open_run
+    from multicam.errors import MulticamError
+    from multicam.integrity import usable_run
+    from multicam.report import ReportOptions, report_run
 
-    r = open_run(run)
-    note = None
-    cal_path = calibration if calibration is not None else find_calibration(r)
-    if cal_path is None:
-        note = "no calibration found for this run's game (pass --calibration FILE)"
-    cal = load_calibration(cal_path) if cal_path is not None else None
-    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score, appearance_samples=0 if no_appearance else 12)
-    result = build_report(r, opts, calibration=cal, clips={} if no_appearance else find_clips(r), calibration_note=note)
-    json_path, html_path = write_report(result, out if out is not None else r.path / "report")
+    opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score)
+    if season is not None:
+        if run is not None:
+            raise MulticamError("give either a RUN or --season RECORD, not both")
+        _season(season, opts, out, appearance=not no_appearance)
+        return
+    if run is None:
+        raise MulticamError("missing RUN: give a run folder (multicam report runs/<game>/run1) or --season RECORD")
+    r, warnings = usable_run(run, what="report")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+    result, json_path, html_path = report_run(
+        r, opts, calibration=calibration, appearance=not no_appearance, out_dir=out
+    )
     rec = result.record
     if result.untrained:
         typer.secho("!" * 78, fg=typer.colors.RED, bold=True)
@@ -86,6 +91,29 @@ def report(
         if below:
             typer.secho(f"FAIL: score(s) below {fail_under:g}: " + "; ".join(below), fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1)
+
+
+def _season(path: Path, opts, out: Path | None, *, appearance: bool) -> None:
+    from multicam.batch import read_record
+    from multicam.batch.season import build_season, write_season
+    from multicam.manifest import UNTRAINED_WARNING
+
+    record = read_record(path)
+    season = build_season(record, opts, appearance=appearance)
+    json_path, html_path = write_season(season, out if out is not None else Path(record.path))
+    if season.untrained:
+        typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.RED, bold=True)
+    for g in season.games:
+        score = "-" if g.score is None else f"{g.score:.3f}"
+        typer.echo(
+            f"  {g.key:<20} {g.status:<11} score {score:<6} flagged {'-' if g.flagged is None else g.flagged:<4} "
+            f"{'' if g.frames_per_s is None else f'{g.frames_per_s:.2f} frames/s'}  {g.error or ''}".rstrip()
+        )
+    t = season.totals
+    typer.echo(
+        f"season {season.batch}: {t['games']} games, {t['reported']} reported, mean score {_fmt(t['mean_score'])}"
+    )
+    typer.echo(f"wrote {json_path}\nwrote {html_path}")
 
 
 def _fmt(v: float | None) -> str:

@@ -14,6 +14,7 @@ class _Method(str, Enum):
     auto = "auto"
     audio = "audio"
     visual = "visual"
+    geometry = "geometry"
 
 
 _HELP = (
@@ -35,8 +36,8 @@ def sync(
     method: _Method = typer.Option(
         _Method.auto,
         "--method",
-        help="audio: the sound; visual: the pictures' "
-        "motion; auto: the sound when both clips have some, else the motion.",
+        help="audio: the sound; visual: the pictures' motion; geometry: where the calibrated cameras see "
+        "things on the floor; auto: the sound when both clips have some, else the pictures.",
     ),
     max_offset: float | None = typer.Option(
         None, "--max-offset", min=0.001, help="Largest |offset| (s) to consider; default: any."
@@ -79,7 +80,7 @@ def sync(
 
     ref_fps = infos[cfg.reference].fps
     typer.echo(f"reference camera: {cfg.reference} ({ref_fps:.3f} fps)   method: {options.method}")
-    header = f"{'camera':<12} {'offset':>10} {'ref frames':>10} {'confidence':>10} {'method':>7}   game file"
+    header = f"{'camera':<12} {'offset':>10} {'ref frames':>10} {'confidence':>10} {'method':>15}   game file"
     typer.echo(header)
     typer.echo("-" * (len(header) + 12))
     failures: list[SyncError] = []
@@ -92,13 +93,13 @@ def sync(
             diff = "" if written == "auto" else f" (differs by {diff_ms:+.1f} ms)"
             typer.echo(
                 f"{name:<12} {r.offset:>+9.4f}s {r.offset_frames:>+10.2f} {r.confidence:>10.2f} "
-                f"{r.method:>7}   {in_file}{diff}"
+                f"{r.method:>15}   {in_file}{diff}"
             )
             for note in r.notes:
                 typer.echo(f"{'':<12} note: {note}")
         else:
             failures.append(r)
-            typer.echo(f"{name:<12} {'-':>10} {'-':>10} {'-':>10} {'-':>7}   {in_file}   (not synchronized)")
+            typer.echo(f"{name:<12} {'-':>10} {'-':>10} {'-':>10} {'-':>15}   {in_file}   (not synchronized)")
     if write:
         done = {n: r.offset for n, r in results.items() if isinstance(r, SyncResult)}
         if done:

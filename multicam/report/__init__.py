@@ -8,6 +8,7 @@ from pathlib import Path
 from multicam.io import write_text_atomic
 from multicam.report.builder import Moment, Report, ReportOptions, build_report
 from multicam.report.calibration import Calibration, find_calibration, find_clips, load_calibration
+from multicam.rundir import Run
 
 __all__ = [
     "Calibration",
@@ -18,6 +19,7 @@ __all__ = [
     "find_calibration",
     "find_clips",
     "load_calibration",
+    "report_run",
     "write_report",
 ]
 
@@ -32,3 +34,30 @@ def write_report(report: Report, out_dir: str | Path) -> tuple[Path, Path]:
     for path, text in zip(paths, (report_json(report.record), render_html(report.record))):
         write_text_atomic(path, text)
     return paths
+
+
+def report_run(
+    run: Run,
+    options: ReportOptions | None = None,
+    *,
+    calibration: str | Path | None = None,
+    appearance: bool = True,
+    out_dir: str | Path | None = None,
+) -> tuple[Report, Path, Path]:
+    """What ``multicam report RUN`` does: find the game's calibration and clips, check, write.
+
+    Returns:
+        The report and the paths of ``report.json`` and ``report.html`` (in ``out_dir``, default
+        ``RUN/report``).
+    """
+    cal_path = Path(calibration) if calibration is not None else find_calibration(run)
+    note = None if cal_path is not None else "no calibration found for this run's game (pass --calibration FILE)"
+    cal = load_calibration(cal_path) if cal_path is not None else None
+    opts = options or ReportOptions()
+    if not appearance:
+        opts = opts.model_copy(update={"appearance_samples": 0})
+    result = build_report(
+        run, opts, calibration=cal, clips=find_clips(run) if appearance else {}, calibration_note=note
+    )
+    json_path, html_path = write_report(result, Path(out_dir) if out_dir is not None else run.path / "report")
+    return result, json_path, html_path

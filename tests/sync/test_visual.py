@@ -9,8 +9,11 @@ from multicam.sync.errors import SyncError
 from multicam.sync.visual import (
     MotionCurve,
     change_level,
+    drop_encoder_steps,
     highpass,
     motion_energy,
+    null_confidence,
+    null_maxima,
     read_motion_energy,
     resample_curve,
     visual_offset,
@@ -105,8 +108,9 @@ def test_change_level_of_written_clips(sync_clips):
 def test_read_motion_energy_times_are_frame_midpoints(sync_clips):
     curve = read_motion_energy(sync_clips("mv", offset=0.0, duration=2.0, fps=30, audio=False))
     assert curve.fps == pytest.approx(30)
-    assert len(curve.values) == len(curve.times_s) == 59
-    assert curve.times_s[0] == pytest.approx(0.5 / 30) and np.allclose(np.diff(curve.times_s), 1 / 30)
+    # 60 frames, 59 steps, the first 5 dropped (encoder warm-up); 2 key frames after the first are too few to drop
+    assert len(curve.values) == len(curve.times_s) == 54
+    assert curve.times_s[0] == pytest.approx(5.5 / 30) and np.allclose(np.diff(curve.times_s), 1 / 30)
 
 
 @pytest.mark.parametrize(
@@ -140,3 +144,68 @@ def test_visual_max_offset_without_any_overlap_is_an_error(sync_clips):
     far = MotionCurve(cam.values, cam.times_s + 60.0, cam.fps)
     with pytest.raises(SyncError, match="max-offset"):
         visual_offset(ref, far, max_offset=5.0)
+
+
+@pytest.mark.parametrize(
+    "peak, second, null, expected_conf, expected_z",
+    [
+        (0.9, 0.3, np.array([0.4, 0.5, 0.6, 0.5]), 1.0, (0.9 - 0.5) / np.std([0.4, 0.5, 0.6, 0.5])),
+        (0.5, 0.3, np.array([0.4, 0.5, 0.6, 0.5]), 0.0, 0.0),  # no better than chance
+        (0.9, 0.899, np.array([0.4, 0.5, 0.6, 0.5]), 0.0, None),  # a rival as good: not unique
+        (0.9, 0.3, np.array([0.5]), 0.0, 0.0),  # too few null values
+        (0.9, 0.3, np.array([]), 0.0, 0.0),
+    ],
+)
+def test_null_confidence(peak, second, null, expected_conf, expected_z):
+    conf, z = null_confidence(peak, second, null)
+    assert conf == pytest.approx(expected_conf, abs=0.02)
+    if expected_z is not None:
+        assert z == pytest.approx(expected_z)
+
+
+def test_null_maxima_of_unrelated_curves_are_what_chance_gives():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=800), rng.normal(size=600)
+    valid = np.ones(1399, bool)
+    null = null_maxima(a, b, valid, shifts=16)
+    assert null.shape == (16,) and np.all(null > 0)
+    assert len(null_maxima(a, b[:4], valid[:803])) == 0
+
+
+@pytest.mark.parametrize(
+    "keys, expected_kept",
+    [
+        ([False] * 20, list(range(5, 19))),  # no key frames after the first: only the warm-up goes
+        ([True] + [False] * 19, list(range(5, 19))),
+        ([True] * 20, list(range(5, 19))),  # intra-only: key frames are ignored
+        ([i % 5 == 0 for i in range(20)], [6, 7, 8, 11, 12, 13, 16, 17, 18]),  # steps into and out of key frames
+        ([False] * 8, list(range(7))),  # too short to drop anything
+    ],
+)
+def test_drop_encoder_steps(keys, expected_kept):
+    values = np.arange(len(keys) - 1, dtype=float)
+    out, times = drop_encoder_steps(values, values + 0.5, np.array(keys))
+    assert (times - 0.5).astype(int).tolist() == expected_kept
+
+
+def test_drop_encoder_steps_removes_the_key_frame_rhythm():
+    keys = np.array([i % 10 == 0 for i in range(101)])
+    sawtooth = np.tile(np.linspace(2.0, 0.0, 10), 10)  # quality rising and falling with the group of pictures
+    out, _ = drop_encoder_steps(sawtooth, np.arange(100.0), keys)
+    assert np.ptp(out) < 1e-9
+
+
+def test_motion_energy_keeps_flashes_above_the_noise_gate():
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(100, 2, (30, 40)) for _ in range(4)]
+    frames[2] = frames[2] + 60  # a flash: every pixel brighter
+    gated = motion_energy(frames, gate=3.0)
+    assert gated[0] < 1.0 and gated[1] > 50 and gated[2] > 50  # noise gated out, the flash kept
+
+
+def test_short_clips_of_about_100_frames(sync_clips):
+    """A 4 s camera (120 frames) inside a 12 s reference: found within a frame, not refused for being short."""
+    ref = read_motion_energy(sync_clips("ref12", offset=0.0, duration=12.0, fps=25))
+    cam = read_motion_energy(sync_clips("short", offset=1.3, duration=4.0, fps=30, view=1, audio=False))
+    est = visual_offset(ref, cam)
+    assert abs(est.offset - 1.3) < 1 / 30 and est.confidence >= 0.5
