@@ -57,6 +57,7 @@ class DashboardConfig:
 
     runs_dir: Path
     games: tuple[Path, ...] = ()
+    read_only: bool = False
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -76,7 +77,11 @@ class DashboardConfig:
             return cls(runs_dir=Path("runs").resolve())
         try:
             data = json.loads(raw)
-            return cls(runs_dir=Path(data["runs_dir"]), games=tuple(Path(g) for g in data.get("games", [])))
+            return cls(
+                runs_dir=Path(data["runs_dir"]),
+                games=tuple(Path(g) for g in data.get("games", [])),
+                read_only=bool(data.get("read_only", False)),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise MulticamError(
                 f"{ENV_VAR} is not valid dashboard configuration JSON ({exc}); "
@@ -163,7 +168,8 @@ def list_runs(game: Game, runs_dir: Path, roots: Sequence[Path]) -> list[RunEntr
         entries.append(RunEntry(gt.resolve(), "ground truth", "ground_truth", run.status, False))
     folder = runs_dir / game.name
     if folder.is_dir():
-        for p in sorted((d for d in folder.iterdir() if (d / MANIFEST).is_file()), key=_run_sort_key):
+        found = (d for d in folder.iterdir() if (d / MANIFEST).is_file() and is_inside(d, roots))  # no symlinks out
+        for p in sorted(found, key=_run_sort_key):
             try:
                 run = open_run(p)
             except MulticamError:
@@ -277,6 +283,21 @@ def cached_masks(run_path: str, camera: str, version: float) -> dict[int, FrameM
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_run(run_path: str, version: float) -> Run:
     return open_run(run_path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_run_problems(run_path: str, version: tuple[float, ...]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of :func:`multicam.integrity.check_run`, re-checked when a file of the run changes."""
+    from multicam.integrity import check_run
+
+    check = check_run(run_path)
+    return [str(p) for p in check.errors], [f"{check.verdict}"] if check.state != "complete" else []
+
+
+def run_problems(run: Run) -> tuple[list[str], list[str]]:
+    """A run's damaged lines (errors) and, for an incomplete run, its state (warnings)."""
+    files = [run.path / MANIFEST] + sorted((run.path / "masks").glob("*.jsonl"))
+    return cached_run_problems(str(run.path), tuple(mtime(f) for f in files))
 
 
 def load_run(path: Path) -> Run:

@@ -8,6 +8,7 @@ camera's ``frame_count``, and ``status``): nothing but the run directory couples
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,15 +24,41 @@ LOG_DIR = ".logs"
 
 
 def process_command(
-    game_path: Path, runs_dir: Path, *, untrained: bool = False, image_size: int | None = None
+    game_path: Path,
+    runs_dir: Path,
+    *,
+    untrained: bool = False,
+    image_size: int | None = None,
+    from_run: Path | None = None,
 ) -> list[str]:
-    """The command line that processes a game into a new run under ``runs_dir``."""
+    """The command line that processes a game into a new run under ``runs_dir``.
+
+    With ``from_run`` (a previous complete run of the game), only the objects whose prompts
+    changed are tracked again (``multicam process --from``).
+    """
     cmd = [sys.executable, "-m", "multicam", "process", str(game_path), "--runs-dir", str(runs_dir)]
     if untrained:
         cmd.append("--untrained")
     if image_size:
         cmd += ["--image-size", str(int(image_size))]
+    if from_run is not None:
+        cmd += ["--from", str(from_run)]
     return cmd
+
+
+def previous_run(runs_dir: Path, game_name: str, game_path: Path) -> Path | None:
+    """The most recently finished complete run of this game file under ``runs_dir/<game>/``, or None."""
+    found = []
+    for name in run_dirs(runs_dir, game_name):
+        path = runs_dir / game_name / name
+        try:
+            m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        same_game = Path(str((m.get("game") or {}).get("path", ""))).resolve() == Path(game_path).resolve()
+        if m.get("kind", "run") == "run" and m.get("status") == "complete" and same_game:
+            found.append((str(m.get("finished_at") or ""), path.stat().st_mtime, path))
+    return max(found)[2] if found else None
 
 
 def run_dirs(runs_dir: Path, game_name: str) -> set[str]:

@@ -144,6 +144,14 @@ def sidebar(config: data.DashboardConfig) -> Context:
         except MulticamError as exc:
             st.error(str(exc))
             ctx.entry = None
+        if ctx.run is not None:
+            damaged, incomplete = data.run_problems(ctx.run)
+            for line in damaged[:3]:
+                st.error(f"damaged run, not shown: {line} (see `multicam check {ctx.run.path}`)")
+            for line in incomplete:
+                st.warning(f"this run is {line}")
+            if damaged:
+                ctx.run = ctx.entry = None
         if ctx.run is not None and ctx.run.untrained:
             st.warning(UNTRAINED_WARNING)
         st.caption(f"Runs folder: `{config.runs_dir.name}`", help=str(config.runs_dir))

@@ -72,6 +72,33 @@ def video_stream(container, path: Path):
     return container.streams.video[0]
 
 
+MIN_FPS, MAX_FPS = 1, 1000
+REENCODE = "re-encode it at the camera's constant frame rate, e.g. ffmpeg -i IN -vf fps=25 OUT.mp4"
+
+
+def _check_constant_rate(path: Path, pts: list[int], time_base) -> None:
+    """Refuse a variable frame rate: frame ``i`` must be at ``i / fps`` for the game clock to hold.
+
+    A gap between two frames of more than 1.5 times (or less than half) the usual one means frames
+    were dropped or the camera changed its rate.
+    """
+    import statistics
+
+    gaps = [b - a for a, b in zip(pts, pts[1:], strict=False)]
+    if len(gaps) < 2:
+        return
+    usual = statistics.median(gaps)
+    odd = [k for k, g in enumerate(gaps) if not 0.5 * usual <= g <= 1.5 * usual]
+    if usual > 0 and not odd:
+        return
+    seconds = float(time_base or 0)
+    where = f" (first at {pts[odd[0]] * seconds:.3f}s)" if odd and seconds else ""
+    raise ClipError(
+        f"{path}: variable frame rate: {len(odd)} of {len(gaps)} frame intervals differ from the usual "
+        f"one{where}, so frame numbers do not map to times; {REENCODE}"
+    )
+
+
 def probe_clip(path: str | Path) -> ClipInfo:
     """Read a clip's resolution, frame rate, frame count and audio without decoding pictures.
 
@@ -84,16 +111,22 @@ def probe_clip(path: str | Path) -> ClipInfo:
         stream = video_stream(container, path)
         rate = stream.average_rate or stream.guessed_rate
         if not rate or rate <= 0:
-            raise ClipError(f"{path}: the video stream has no frame rate")
-        count = 0
+            raise ClipError(f"{path}: the video stream has no frame rate; {REENCODE}")
+        if not MIN_FPS <= rate <= MAX_FPS:
+            raise ClipError(
+                f"{path}: the video stream says {float(rate):.6g} frames per second, which no camera films at; {REENCODE}"
+            )
+        pts: list[int] = []
         try:
             for packet in container.demux(stream):
                 if packet.size and packet.pts is not None:
-                    count += 1
+                    pts.append(packet.pts)
         except Exception as exc:
             raise ClipError(f"{path}: the video is corrupt or truncated ({exc})") from exc
+        count = len(pts)
         if count == 0:
             raise ClipError(f"{path}: the video stream has no frames")
+        _check_constant_rate(path, sorted(pts), stream.time_base)
         audio = container.streams.audio[0] if container.streams.audio else None
         return ClipInfo(
             path=path,

@@ -27,6 +27,14 @@ class RunDirError(MulticamError):
     """A run directory is missing, incomplete or malformed."""
 
 
+class CorruptRunError(RunDirError, ValueError):
+    """A run's file is damaged (a line that is not a frame record); the message names file and line."""
+
+
+class DiskFullError(RunDirError):
+    """The disk filled up while a run was written; its finished frames are kept and it can be resumed."""
+
+
 class Terminated(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM from ``kill``, a job scheduler, a container stop).
 

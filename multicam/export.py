@@ -168,6 +168,8 @@ def export(run: Run, fmt: str, out_dir: str | Path, cameras: Iterable[str] | Non
     exporters = {"davis": export_davis, "coco": export_coco, "mot": export_mot}
     if fmt not in exporters:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if cameras is not None:
+        cameras = _cameras(run, cameras)  # before any folder is made
     return exporters[fmt](run, out_dir, cameras)
 
 

@@ -192,17 +192,122 @@ class Game:
         return self.resolve(self.config.model.checkpoint)
 
 
+# what to write, for fields whose type errors say little on their own (matched on the field's name)
+_FIELD_HINTS = {
+    "offset": "give a number of seconds (e.g. -0.36) or 'auto'",
+    "box_xyxy": "give four numbers [x0, y0, x1, y1] in pixels",
+    "positive": "give a list of [x, y] points in pixels, e.g. [[412, 230]]",
+    "negative": "give a list of [x, y] points in pixels, e.g. [[412, 230]]",
+    "video": "give the path of the clip, relative to the game file's folder",
+    "cameras": "give a list of cameras, each with name: and video:",
+    "objects": "give a list of objects, each with id:, name: and prompts:",
+}
+_NAME_PATTERN = "use only letters, digits, '_', '-' and '.' (no spaces)"
+_UNION_TAGS = {"float", "int", "str", "bool", "none", "list", "tuple", "dict", "function-after", "lax-or-strict"}
+_TYPE_WORDS = {
+    "float": "a number",
+    "string": "text",
+    "int": "a whole number",
+    "str": "text",
+    "bool": "true or false",
+    "tuple": "a list",
+    "list": "a list",
+    "dict": "a mapping (key: value lines)",
+    "model": "a mapping (key: value lines)",
+    "path": "a file path",
+}
+
+
+def _is_union_tag(part: object) -> bool:
+    """pydantic names the member of a union it tried (``float``, ``literal['auto']``) in the location."""
+    return isinstance(part, str) and ("[" in part or part in _UNION_TAGS)
+
+
+def _human_message(err: dict) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see the file format documentation)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"give {ctx.get('expected', 'one of the allowed values')}"
+    if kind == "string_pattern_mismatch":
+        return _NAME_PATTERN if ctx.get("pattern") == r"^[A-Za-z0-9_.-]+$" else "has characters that are not allowed"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("too_short", "too_long"):
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"give at {'least' if kind == 'too_short' else 'most'} {n} item{'s' if n != 1 else ''}"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("greater than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)}"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", err["msg"])).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    base = kind.split("_")[0]
+    if base in _TYPE_WORDS and (kind.endswith("_type") or kind.endswith("_parsing") or kind.endswith("_from_float")):
+        return f"give {_TYPE_WORDS[base]}, not {_describe(err.get('input'))}"
+    return err["msg"].replace(" after validation", "")
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _field_hint(err: dict, loc: tuple) -> tuple[tuple, str] | None:
+    """For a wrong type or shape in a field with a hint: the field's location and what to write there."""
+    kind = err["type"]
+    if not (kind.endswith(("_type", "_parsing")) or kind == "literal_error" or kind == "missing"):
+        return None
+    for k in range(len(loc) - 1, -1, -1):
+        if loc[k] in _FIELD_HINTS and all(isinstance(p, int) for p in loc[k + 1 :]):
+            if kind == "missing" and k == len(loc) - 1:
+                return None  # the field itself is missing: say so
+            return loc[: k + 1], _FIELD_HINTS[loc[k]]
+    return None
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: ``source: field.path: what is wrong``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see the game file documentation)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"{source}: {loc}: {msg}")
+    """One line per problem, written for people: ``source: field.path: what is wrong and what to write``.
+
+    pydantic's internals stay out: union members (``literal['auto']``), follow-on errors of a
+    list whose items failed, and "after validation" wording.
+    """
+    problems: dict[str, list[str]] = {}
+    errors = exc.errors()
+    locs = [tuple(p for p in err["loc"] if not _is_union_tag(p)) for err in errors]
+    for err, loc in zip(errors, locs, strict=True):
+        if err["type"] == "too_short" and any(other != loc and other[: len(loc)] == loc for other in locs):
+            continue  # a list whose items failed: pydantic also says it is empty; the item errors say why
+        hint = _field_hint(err, loc)
+        if hint is not None:
+            loc, message = hint
+        else:
+            message = _human_message(err)
+        key = ".".join(str(p) for p in loc)
+        if message not in problems.setdefault(key, []):
+            problems[key].append(message)
+    lines = [
+        f"{source}: {key}: {'; '.join(messages)}" if key else f"{source}: {'; '.join(messages)}"
+        for key, messages in problems.items()
+    ]
     return "\n".join(lines)
 
 
@@ -211,12 +316,23 @@ def read_yaml(path: Path, what: str) -> object:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    if path.is_dir():
+        raise GameFileError(f"{path} is a folder; give the {what} (a .yaml file) inside it")
     if not path.is_file():
         raise GameFileError(f"{what} not found: {path}")
     try:
-        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise GameFileError(
+            f"{path}: not a text file (byte {exc.start} is not UTF-8); give the {what}, a YAML text file"
+        ) from None
+    except OSError as exc:
+        raise GameFileError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
-        raise GameFileError(f"{path}: not valid YAML: {exc}") from exc
+        first = " ".join(str(exc).split())
+        raise GameFileError(f"{path}: not valid YAML: {first}") from None
 
 
 def load_game(path: str | Path) -> Game:

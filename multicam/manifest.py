@@ -118,6 +118,8 @@ class RunOptions(Record):
     snapshot_every_s: float | None = 60.0
     untrained: bool = False
     download: bool = True
+    encoder_batch: int = 1
+    from_run: str | None = None
 
 
 class ProcessInfo(Record):
@@ -147,6 +149,8 @@ class FeatureStats(Record):
     skipped_full: int | None = None
     evicted: int | None = None
     bytes_written: int | None = None
+    encoder_batches: int | None = None
+    failed: int | None = None
 
 
 class ResumeInfo(Record):
@@ -263,6 +267,15 @@ class RunManifest(Record):
     memory: MemoryStats | None = None
     features: FeatureStats | None = None
     resumes: list[ResumeInfo] = Field(default_factory=list)
+    mask_determinants: dict[str, Any] | None = Field(
+        default=None, description="what besides each object's prompts determines its masks (multicam.correction)"
+    )
+    object_prompts_sha256: dict[str, str] | None = Field(
+        default=None, description="per object id, its prompts' SHA-256"
+    )
+    correction: dict[str, Any] | None = Field(
+        default=None, description="--from: source_run, retracked and reused objects, reason"
+    )
     error: str | None = None
 
     @field_validator("objects", mode="before")
@@ -339,8 +352,9 @@ def read_versioned(
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: not valid JSON ({exc.msg}); {fix}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise error(f"{path}: not valid JSON ({reason}); {fix}") from None
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise error(f"{path}: not {what}; {fix}")
     found = data.get("format_version", 1)

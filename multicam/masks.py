@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as mask_utils
 
+from multicam.errors import CorruptRunError
+
 
 def encode_rle(mask: np.ndarray) -> dict[str, Any]:
     """Encode a boolean ``(H, W)`` mask as COCO RLE with a ``str`` counts field."""
@@ -219,8 +221,11 @@ def read_masks_jsonl(path: str | Path, camera: str | None = None) -> Iterator[Fr
     """
     path = Path(path)
     camera = camera if camera is not None else path.stem
-    with path.open("r", encoding="utf-8") as fh:
-        lines = fh.readlines()
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as exc:
+        raise CorruptRunError(f"{path}: not UTF-8 text (byte {exc.start}); see `multicam check` on the run") from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -229,5 +234,13 @@ def read_masks_jsonl(path: str | Path, camera: str | None = None) -> Iterator[Fr
         except json.JSONDecodeError as exc:
             if number == len(lines) and not line.endswith("\n"):
                 return  # half-written last line of an interrupted run
-            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        yield FrameMasks.from_json(camera, data)
+            raise CorruptRunError(
+                f"{path}:{number}: not valid JSON ({exc.msg}); see `multicam check` on the run"
+            ) from None
+        try:
+            frame = FrameMasks.from_json(camera, data)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise CorruptRunError(
+                f"{path}:{number}: not a frame record ({type(exc).__name__}: {exc}); see `multicam check` on the run"
+            ) from None
+        yield frame

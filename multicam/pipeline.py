@@ -26,15 +26,24 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from multicam.errors import GameFileError, PromptError, RunDirError
+from multicam.correction import (
+    CorrectionPlan,
+    SourceMasks,
+    merge_frame,
+    object_prompt_digests,
+    plan_correction,
+    sequence_sha256,
+)
+from multicam.errors import DiskFullError, GameFileError, PromptError, RunDirError
 from multicam.game import Game, GameConfig, format_validation_error
+from multicam.integrity import check_runs_dir, disk_full, run_lock, run_state
 from multicam.io import write_text_atomic
 from multicam.layout import FramePrompt, SequenceLayout, build_layout, resolve_prompts
 from multicam.manifest import (
@@ -48,7 +57,7 @@ from multicam.manifest import (
 )
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
-from multicam.rundir import RunWriter, next_run_dir, now_iso, open_run
+from multicam.rundir import Run, RunWriter, next_run_dir, now_iso, open_run
 from multicam.session import OpenGame, open_game
 
 
@@ -70,7 +79,8 @@ class ProcessOptions(BaseModel):
         progress: show progress bars.
         decode_cache: decoded frames each clip keeps.
         batch_objects: track the objects of a frame as one batch (faster with many objects;
-            masks equal to one-by-one tracking up to floating-point rounding).
+            masks equal to one-by-one tracking up to floating-point rounding); None: auto,
+            on for CUDA, off elsewhere.
         feature_cache: where image features are cached for re-runs: ``auto``
             (``RUNS_DIR/.features``), a folder, or ``off``.
         feature_cache_gb: size limit of the feature cache (least recently used files go first).
@@ -78,6 +88,11 @@ class ProcessOptions(BaseModel):
         threads: CPU threads for torch (None: one per core).
         snapshot_every_s: seconds between two saves of the tracking state for ``--resume``
             (0: after every frame; None: never, a resume then re-tracks the interrupted direction).
+        encoder_batch: frames per image-encoder forward pass (0: auto: 1 on the CPU, on CUDA the
+            number of cameras, twice that with the feature cache; 1: one by one).
+        from_run: a previous complete run of the game: only the objects whose prompts changed
+            are tracked, the others' masks are copied from it when nothing else that
+            determines them changed (:mod:`multicam.correction`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,12 +110,14 @@ class ProcessOptions(BaseModel):
     download: bool = True
     progress: bool = True
     decode_cache: int = 8
-    batch_objects: bool = False
+    batch_objects: bool | None = None
     feature_cache: str | Path | None = "auto"
     feature_cache_gb: float = 20.0
     prefetch: int = 4
     threads: int | None = None
     snapshot_every_s: float | None = 60.0
+    encoder_batch: int = 0
+    from_run: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -195,9 +212,17 @@ class _BackgroundWriter:
     its next :meth:`put`, :meth:`drain` or :meth:`close`.
     """
 
-    def __init__(self, writer: RunWriter, on_frame: Callable[[FrameMasks], None] | None, bar, depth: int = 8):
+    def __init__(
+        self,
+        writer: RunWriter,
+        on_frame: Callable[[FrameMasks], None] | None,
+        bar,
+        depth: int = 8,
+        merge: Callable[[FrameMasks], FrameMasks] | None = None,
+    ):
         self._writer = writer
         self._on_frame = on_frame
+        self._merge = merge
         self._bar = bar
         self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
@@ -215,6 +240,8 @@ class _BackgroundWriter:
                     continue  # failed: drop what is left
                 try:
                     frame_masks = item.to_masks()
+                    if self._merge is not None:
+                        frame_masks = self._merge(frame_masks)
                     self._writer.write(frame_masks)
                     self.written += 1
                     self._bar.update(1)
@@ -373,16 +400,18 @@ def _build_engine(prep: _Prepared, options: ProcessOptions):
             batch_objects=options.batch_objects,
             prefetch=options.prefetch,
             threads=options.threads,
+            encoder_batch=options.encoder_batch,
         ),
     )
 
 
-def _run_options(options: ProcessOptions) -> RunOptions:
+def _run_options(options: ProcessOptions, batch_objects: bool | None = None) -> RunOptions:
+    """The run's options as recorded (``batch_objects``: the engine's resolved value)."""
     cache = _feature_cache_dir(options)
     return RunOptions(
         dtype=options.dtype,
         compile=options.compile,
-        batch_objects=options.batch_objects,
+        batch_objects=bool(options.batch_objects if batch_objects is None else batch_objects),
         decode_cache=options.decode_cache,
         prefetch=options.prefetch,
         threads=options.threads,
@@ -391,6 +420,8 @@ def _run_options(options: ProcessOptions) -> RunOptions:
         snapshot_every_s=options.snapshot_every_s,
         untrained=options.untrained,
         download=options.download,
+        encoder_batch=options.encoder_batch,
+        from_run=None if options.from_run is None else str(Path(options.from_run).resolve()),
     )
 
 
@@ -416,19 +447,130 @@ def process_game(
             or an unavailable device.
     """
     opened = game if isinstance(game, OpenGame) else open_game(game)
+    check_runs_dir(options.runs_dir, opened.name)
+    source = _source_run(options.from_run)
     prep = _prepare(opened, options)
     engine = _build_engine(prep, options)
     sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
     manifest = _manifest(opened, prep.config, engine.info, prep.spec, prep.checkpoint, sha256, len(prep.layout))
     manifest.update(
-        options=_run_options(options),
+        options=_run_options(options, engine.options.batch_objects),
         prompts_sha256=prompts_digest(prep.prompts),
         inputs_sha256=inputs_digest(opened.game, options),
     )
     if prep.derived_prompts is not None:
         manifest["derived_prompts"] = prep.derived_prompts
+    manifest.update(_correction_fields(prep, engine, sha256))
+    plan = None
+    if source is not None:
+        plan = plan_correction(source, manifest["mask_determinants"], object_prompt_digests(prep.prompts))
+        manifest["correction"] = plan.to_json()
     run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
-    return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame)
+    with run_lock(run_dir):
+        return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame, plan=plan)
+
+
+# -- incremental corrections (--from RUN) -------------------------------------------------------------
+def _source_run(path: Path | str | None) -> Run | None:
+    """The run a correction starts from: a complete run made by ``multicam process``.
+
+    Raises:
+        RunDirError: not a run, or not complete.
+    """
+    if path is None:
+        return None
+    run = open_run(path)
+    if run.kind != "run":
+        raise RunDirError(f"--from {path}: it is {run.kind}, not a run made by `multicam process`")
+    if not run.is_complete:
+        raise RunDirError(
+            f"--from {path}: the run is {run.status}, not complete; finish it first "
+            f"(multicam process --resume {path}) or pass a complete run"
+        )
+    return run
+
+
+def _mask_determinants(prep: _Prepared, engine: Any, sha256: str | None) -> dict[str, Any]:
+    """Everything besides an object's own prompts that determines its masks (:mod:`multicam.correction`)."""
+    from multicam.engine import versions
+    from multicam.engine.features import clip_identity
+
+    info = engine.info
+    v = versions()
+    return {
+        "model_config": info.config,
+        "weights": sha256 if sha256 is not None else f"random-seed-{engine.options.seed}",
+        "untrained": info.untrained,
+        "image_size": info.image_size,
+        "dtype": info.dtype,
+        "device": info.device,
+        "compiled": info.compiled,
+        "fill_hole_area": info.fill_hole_area,
+        "batch_objects": bool(engine.options.batch_objects),
+        "layout": prep.layout.kind,
+        "sequence_sha256": sequence_sha256(prep.layout),
+        "clips": {name: clip_identity(prep.opened.clips[name].path) for name in prep.layout.camera_names},
+        "tracking_start": min((p.index for p in prep.prompts), default=None),
+        "sam2": v["sam2"],
+        "torch": v["torch"],
+    }
+
+
+def _correction_fields(prep: _Prepared, engine: Any, sha256: str | None) -> dict[str, Any]:
+    """The manifest fields a later ``--from`` run compares against."""
+    digests = object_prompt_digests(prep.prompts)
+    return {
+        "mask_determinants": _mask_determinants(prep, engine, sha256),
+        "object_prompts_sha256": {str(k): v for k, v in digests.items()},
+    }
+
+
+@dataclass(frozen=True)
+class _CopiedFrame:
+    """A frame with nothing to track (every object's masks are copied): its empty masks, to merge into."""
+
+    camera: str
+    frame: int
+    time: float
+    resolution_wh: tuple[int, int]
+
+    def to_masks(self) -> FrameMasks:
+        return FrameMasks(camera=self.camera, frame=self.frame, time=self.time, resolution_wh=self.resolution_wh)
+
+
+def _copy_stream(prep: _Prepared, resolution: dict[str, tuple[int, int]], done: int) -> Iterator[_CopiedFrame]:
+    """The tracking order's frames after the first ``done``, with no object tracked."""
+    from multicam.engine import tracking_passes
+
+    position = 0
+    for order, _ in tracking_passes(prep.layout, prep.prompts):
+        for index in order:
+            position += 1
+            if position <= done:
+                continue
+            where = prep.layout[index]
+            yield _CopiedFrame(where.camera, where.frame, where.time, resolution[where.camera])
+
+
+def _tracked_stream(prep: _Prepared, engine: Any, clips: dict, features: Any, resume: Any, plan: CorrectionPlan | None):
+    """The engine's frames (only the re-tracked objects of a correction), or copied frames when none is."""
+    if plan is None or not plan.reuse:
+        return engine.track_frames(prep.layout, clips, prep.prompts, features=features, resume=resume)
+    retrack = set(plan.retrack)
+    subset = [p for p in prep.prompts if p.object_id in retrack]
+    if not subset:
+        resolution = {name: prep.opened.clips[name].resolution_wh for name in prep.layout.camera_names}
+        return _copy_stream(prep, resolution, resume.done if resume is not None else 0)
+    start = min(p.index for p in prep.prompts)  # the split of a run of every object
+    return engine.track_frames(prep.layout, clips, subset, features=features, resume=resume, start=start)
+
+
+def _merger(prep: _Prepared, plan: CorrectionPlan | None) -> Callable[[FrameMasks], FrameMasks] | None:
+    """Per frame: the re-tracked objects' masks merged with the reused ones read from the source run."""
+    if plan is None or not plan.reuse:
+        return None
+    source = SourceMasks(open_run(plan.source_run), prep.layout.camera_names)
+    return lambda tracked: merge_frame(tracked, source.get(tracked.camera, tracked.frame), plan.reuse)
 
 
 def _run(
@@ -443,6 +585,7 @@ def _run(
     resume: Any = None,
     kept: dict[str, int] | None = None,
     resumes: list[dict[str, Any]] | None = None,
+    plan: CorrectionPlan | None = None,
 ) -> ProcessResult:
     """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
     from multicam.engine import FeatureCache, describe_cache
@@ -488,12 +631,10 @@ def _run(
             )
             writer.clear("error")
             writer.write_manifest()
-        background = _BackgroundWriter(writer, on_frame, bar)
+        background = _BackgroundWriter(writer, on_frame, bar, merge=_merger(prep, plan))
         last_snapshot = time.monotonic()
         try:
-            with contextlib.closing(
-                engine.track_frames(layout, clips, prep.prompts, features=features, resume=resume)
-            ) as stream:
+            with contextlib.closing(_tracked_stream(prep, engine, clips, features, resume, plan)) as stream:
                 for tracked in stream:
                     background.put(tracked)
                     if (
@@ -504,8 +645,14 @@ def _run(
                         engine.save_snapshot(snapshot_path)
                         last_snapshot = time.monotonic()
             background.close()
-        except BaseException:
+        except BaseException as exc:
             background.close(raise_error=False)
+            if disk_full(exc):
+                kept_frames = background.written + done_before
+                raise DiskFullError(
+                    f"disk full while writing {run_dir} ({exc.strerror or exc}); its {kept_frames} finished "
+                    f"frames are kept: free some space, then continue with `multicam process --resume {run_dir}`"
+                ) from exc
             raise
         finally:
             frames = background.written
@@ -526,6 +673,7 @@ def _run(
                 features={
                     "cache": None if cache is None else str(cache.root),
                     "encoder_forwards": stats.encoder_forwards,
+                    "encoder_batches": stats.encoder_batches,
                     "loaded": stats.features_loaded,
                     **({} if cache is None else describe_cache(cache.stats)),
                 },
@@ -651,14 +799,28 @@ def resume_run(
         raise RunDirError(f"{run_dir} is {run.kind}, not a run made by `multicam process`; nothing to resume")
     if run.status not in RESUMABLE:
         raise RunDirError(f"{run_dir} is {run.status}; only a run that is {', '.join(RESUMABLE)} can be resumed")
-    proc = m.process
-    if run.status == "running" and proc is not None and proc.host == socket.gethostname() and _alive(proc.pid):
+    if run_state(run) == "running":
+        proc = m.process
         raise RunDirError(
-            f"{run_dir} is still being written by process {proc.pid}; stop it first (Ctrl-C), then resume"
+            f"{run_dir} is still being written by process {proc.pid if proc else '?'} on {proc.host if proc else '?'}; "
+            f"stop it first (Ctrl-C), then resume"
         )
     game_path = m.recorded_game_path
     if m.options is None or m.prompts_sha256 is None or m.config is None or game_path is None:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
+    with run_lock(run_dir):  # a second --resume of the same run is refused, not interleaved
+        return _resume_locked(run, progress=progress, on_frame=on_frame, snapshot_every_s=snapshot_every_s)
+
+
+def _resume_locked(
+    run: Any,
+    *,
+    progress: bool,
+    on_frame: Callable[[FrameMasks], None] | None,
+    snapshot_every_s: float | None,
+) -> ProcessResult:
+    run_dir, m = run.path, run.manifest
+    game_path = m.recorded_game_path
     saved, cfg = m.options, m.config
     options = ProcessOptions(
         model=cfg.model.name,
@@ -678,7 +840,9 @@ def resume_run(
         feature_cache_gb=saved.feature_cache_gb,
         prefetch=saved.prefetch,
         threads=saved.threads,
+        encoder_batch=saved.encoder_batch,
         snapshot_every_s=saved.snapshot_every_s if snapshot_every_s is None else snapshot_every_s,
+        from_run=None if saved.from_run is None else Path(saved.from_run),
     )
     opened = open_game(game_path)
     prep = _prepare(opened, options)
@@ -731,14 +895,5 @@ def resume_run(
         resume=ResumePoint(done=done, snapshot=snapshot if snapshot.is_file() else None),
         kept=kept,
         resumes=resumes,
+        plan=CorrectionPlan.from_json(m.correction) if m.correction else None,
     )
-
-
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return int(pid) != os.getpid()

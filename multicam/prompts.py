@@ -54,8 +54,14 @@ class Prompt(_Frozen):
             raise ValueError("a prompt needs at least one positive point or a box_xyxy")
         if self.box_xyxy is not None:
             x0, y0, x1, y1 = self.box_xyxy
-            if x1 <= x0 or y1 <= y0:
-                raise ValueError(f"box_xyxy {list(self.box_xyxy)} must have x1 > x0 and y1 > y0")
+            wrong = [
+                f"{a} must be smaller than {b}"
+                for a, b, lo, hi in (("x0", "x1", x0, x1), ("y0", "y1", y0, y1))
+                if hi <= lo
+            ]
+            if wrong:
+                box = ", ".join(f"{v:g}" for v in self.box_xyxy)
+                raise ValueError(f"box_xyxy [{box}]: {' and '.join(wrong)} (a box is [left, top, right, bottom])")
         return self
 
 

@@ -17,6 +17,7 @@ finished frame readable.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import time
 from collections.abc import Iterator, Mapping
@@ -214,10 +215,14 @@ class RunWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close("complete")
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.close("interrupted", str(exc) or "interrupted by the user")
-        else:
-            self.close("failed", f"{exc_type.__name__}: {exc}")
+            return
+        # the error that stopped the run matters more than a failure to record it (e.g. the disk is full):
+        # a manifest left `running` is reported as crashed and resumable by `multicam check`
+        with contextlib.suppress(OSError):
+            if issubclass(exc_type, KeyboardInterrupt):
+                self.close("interrupted", str(exc) or "interrupted by the user")
+            else:
+                self.close("failed", f"{exc_type.__name__}: {exc}")
 
 
 class Run:

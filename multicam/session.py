@@ -100,6 +100,7 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
             offsets[name] = float(result["offset"])
             resolved[name] = result
     timeline = clips_timeline(game, infos, offsets)
+    check_overlap(timeline, str(game.path))
     prompts = PromptsFile()
     if with_prompts and game.prompts_path is not None:
         prompts = load_prompts(game.prompts_path)
@@ -110,3 +111,50 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
             source=str(game.prompts_path),
         )
     return OpenGame(game=game, clips=infos, timeline=timeline, prompts=prompts, offsets_resolved=resolved)
+
+
+def _span(start: float, end: float) -> str:
+    return f"{start:.2f}s to {end:.2f}s"
+
+
+def check_overlap(timeline: Timeline, source: str) -> None:
+    """Refuse a camera that shares no game time with the reference: prompts cannot reach its frames.
+
+    Raises:
+        GameFileError: naming the camera, both time ranges and the fix.
+    """
+    ref = timeline.camera(timeline.reference)
+    for cam in timeline.cameras:
+        if cam.name != ref.name and timeline.overlap(cam.name) is None:
+            raise GameFileError(
+                f"{source}: camera {cam.name!r} covers game time {_span(cam.start, cam.end)} and the reference "
+                f"{ref.name!r} {_span(ref.start, ref.end)}: they never overlap, so no object can be followed "
+                f"into {cam.name!r}; check its offset (seconds from the reference clip's start) or use offset: auto"
+            )
+
+
+def describe_overlap(timeline: Timeline, camera: str) -> str:
+    """A camera's overlap with the reference in game time, e.g. ``0.00s to 0.40s (40% of the clip)``."""
+    cam = timeline.camera(camera)
+    if camera == timeline.reference:
+        return "reference"
+    span = timeline.overlap(camera)
+    if span is None:
+        return "none"
+    share = (span[1] - span[0]) / (cam.end - cam.start)
+    return f"{_span(*span)} ({share:.0%} of the clip)"
+
+
+def partial_overlaps(timeline: Timeline) -> list[str]:
+    """One line per camera that overlaps the reference only in part (frames outside it have no prompts' reach)."""
+    lines = []
+    for cam in timeline.cameras:
+        span = timeline.overlap(cam.name)
+        if cam.name == timeline.reference or span is None:
+            continue
+        if span[1] - span[0] < (cam.end - cam.start) - 0.5 / cam.fps:
+            lines.append(
+                f"camera {cam.name!r} overlaps the reference {timeline.reference!r} only from "
+                f"{describe_overlap(timeline, cam.name)}; it covers {_span(cam.start, cam.end)}"
+            )
+    return lines

@@ -84,6 +84,12 @@ class Timeline:
     def end(self) -> float:
         return max(c.end for c in self.cameras)
 
+    def overlap(self, name: str, other: str | None = None) -> tuple[float, float] | None:
+        """The game-time span ``(start, end)`` both cameras cover (default other: the reference); None if none."""
+        a, b = self.camera(name), self.camera(other or self.reference)
+        start, end = max(a.start, b.start), min(a.end, b.end)
+        return (start, end) if end > start else None
+
     def frames_at(self, time: float) -> dict[str, int | None]:
         """Each camera's frame nearest to a game time (None where the camera has no frame then)."""
         return {c.name: c.frame_at(time) for c in self.cameras}

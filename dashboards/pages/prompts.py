@@ -209,6 +209,9 @@ def _save() -> bool:
     return True
 
 
+if ctx.config.read_only:
+    st.info("Read-only dashboard: prompts can be tried here, not saved or processed.")
+    st.stop()
 if st.button("Save prompts", type="primary", key="save_prompts"):
     _save()
 
@@ -229,7 +232,11 @@ job: processing.ProcessJob | None = st.session_state.get("process_job")
 running = job is not None and job.returncode is None
 if c_go.button("Save prompts and process", disabled=running, key="process_start") and _save():
     command = processing.process_command(
-        game.path, runs_dir, untrained=untrained, image_size=int(image_size) if image_size else None
+        game.path,
+        runs_dir,
+        untrained=untrained,
+        image_size=int(image_size) if image_size else None,
+        from_run=processing.previous_run(runs_dir, game.name, game.path),  # re-track only changed objects
     )
     try:
         data.check_path(runs_dir, roots, "runs directory")

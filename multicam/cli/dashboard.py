@@ -15,6 +15,7 @@ from multicam.cli import app
 from multicam.errors import MulticamError
 
 ENV_VAR = "MULTICAM_DASHBOARD"
+PASSWORD_ENV = "MULTICAM_DASHBOARD_PASSWORD"
 
 
 def dashboard_app() -> Path:
@@ -56,14 +57,23 @@ def dashboard_command(app_py: Path, *, host: str, port: int) -> list[str]:
     ]
 
 
-def dashboard_env(runs_dir: Path, games: list[Path]) -> dict[str, str]:
-    """The environment of the Streamlit process: the allowed folders as JSON in ``MULTICAM_DASHBOARD``."""
+def dashboard_env(
+    runs_dir: Path, games: list[Path], *, read_only: bool = False, password: str | None = None
+) -> dict[str, str]:
+    """The environment of the Streamlit process: the allowed folders as JSON in ``MULTICAM_DASHBOARD``,
+    the password (never on the command line, where ``ps`` shows it) in ``MULTICAM_DASHBOARD_PASSWORD``."""
     import json
 
-    return {
-        **os.environ,
-        ENV_VAR: json.dumps({"runs_dir": str(runs_dir.resolve()), "games": [str(g.resolve()) for g in games]}),
-    }
+    config = {"runs_dir": str(runs_dir.resolve()), "games": [str(g.resolve()) for g in games]}
+    if read_only:
+        config["read_only"] = True
+    env = {key: value for key, value in os.environ.items() if key != PASSWORD_ENV}
+    if password:
+        env[PASSWORD_ENV] = password
+    return {**env, ENV_VAR: json.dumps(config)}
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @app.command()
@@ -72,7 +82,19 @@ def dashboard(
     game: list[Path] = typer.Option(None, "--game", help="A game file to open (repeat for several)."),
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to listen on."),
     host: str = typer.Option(
-        "127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 exposes the dashboard to your network."
+        "127.0.0.1",
+        "--host",
+        help="Address to listen on; any other than this machine (e.g. 0.0.0.0) needs a --password.",
+    ),
+    password: str | None = typer.Option(
+        None,
+        "--password",
+        envvar=PASSWORD_ENV,
+        show_envvar=True,
+        help="Password asked before any page is shown (required with a --host other than 127.0.0.1).",
+    ),
+    read_only: bool = typer.Option(
+        False, "--read-only", help="Review only: no saving prompts, no processing, nothing written."
     ),
 ) -> None:
     """Start the analyst dashboard: review runs, check consistency, label prompts and process.
@@ -81,6 +103,11 @@ def dashboard(
     """
     from multicam.game import load_game
 
+    if host not in LOCAL_HOSTS and not password:
+        raise MulticamError(
+            f"--host {host} shares the dashboard (every run, and processing) with the network: give a "
+            f"--password (or set {PASSWORD_ENV}); add --read-only to allow review only"
+        )
     games = [load_game(g).path for g in (game or [])]
     if runs_dir.exists() and not runs_dir.is_dir():
         raise MulticamError(f"runs directory {runs_dir} is a file; pass a folder")
@@ -90,13 +117,15 @@ def dashboard(
         f"multicam dashboard on http://{host}:{port}  (runs: {runs_dir.resolve()}; "
         f"games: {', '.join(str(g) for g in games) or 'none'})"
     )
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOCAL_HOSTS:
         typer.secho(
-            f"warning: listening on {host}: anyone who can reach this machine can use the dashboard",
+            f"warning: listening on {host}: anyone who can reach this machine and knows the password can "
+            f"{'review' if read_only else 'use'} the dashboard (plain HTTP: use it on a trusted network)",
             fg=typer.colors.YELLOW,
             err=True,
         )
-    raise typer.Exit(run_until_stopped(command, dashboard_env(runs_dir, games)))
+    env = dashboard_env(runs_dir, games, read_only=read_only, password=password)
+    raise typer.Exit(run_until_stopped(command, env))
 
 
 def run_until_stopped(command: list[str], env: dict[str, str], grace_s: float = 10.0) -> int:

@@ -34,9 +34,12 @@ def eval_command(
 ) -> None:
     """Score a run's masks against ground truth: J, F (Mean, Recall, Decay), J&F and cross-camera identity."""
     from multicam.evaluation.evaluate import evaluate_run
+    from multicam.integrity import usable_run
     from multicam.rundir import open_run
 
-    pred = open_run(run)
+    pred, warnings = usable_run(run, what="eval")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     gt_dir = gt if gt is not None else _game_ground_truth(pred)
     result = evaluate_run(
         pred,

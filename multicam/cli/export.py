@@ -21,10 +21,12 @@ def export(
 ) -> None:
     """Write a run's masks as DAVIS PNGs, COCO JSON or MOTChallenge files, one set per camera."""
     from multicam.export import export as run_export
+    from multicam.integrity import usable_run
     from multicam.progress import progress
-    from multicam.rundir import open_run
 
-    r = open_run(run)
+    r, warnings = usable_run(run, what="export")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     out_dir = out if out is not None else r.path / "export"
     fmt = fmt.lower()
     paths = []

@@ -45,10 +45,12 @@ def process(
     download: bool = typer.Option(
         True, "--download/--no-download", help="Download a missing checkpoint of a registry model."
     ),
-    batch_objects: bool = typer.Option(
-        False,
-        "--batch-objects",
-        help="Track all objects of a frame as one batch (faster with many objects; masks equal up to rounding).",
+    batch_objects: bool | None = typer.Option(
+        None,
+        "--batch-objects/--no-batch-objects",
+        help="Track all objects of a frame as one batch (faster with many objects; masks equal up to rounding). "
+        "Default: auto, on for CUDA, off elsewhere.",
+        show_default=False,
     ),
     feature_cache: str = typer.Option(
         "auto",
@@ -61,10 +63,23 @@ def process(
         help="Size limit of the feature cache (least recently used files are removed first).",
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch (default: one per core)."),
+    encoder_batch: int = typer.Option(
+        0,
+        "--encoder-batch",
+        min=0,
+        help="Frames per image-encoder pass: 0 = auto (1 on the CPU; on CUDA the number of cameras, twice that "
+        "with the feature cache), 1 = one by one.",
+    ),
     resume: Path | None = typer.Option(
         None,
         "--resume",
         help="Continue an interrupted run (a runs/<game>/<name>N folder) with its own settings; give no GAME then.",
+    ),
+    from_run: Path | None = typer.Option(
+        None,
+        "--from",
+        help="A previous complete run of the game: track again only the objects whose prompts changed, "
+        "copy the others' masks from it (when model, options, clips and layout are the same).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -74,7 +89,7 @@ def process(
     from multicam.pipeline import ProcessOptions, process_game, resume_run
 
     if resume is not None:
-        if game is not None:
+        if game is not None or from_run is not None:
             raise MulticamError(
                 "give either a GAME file or --resume RUN, not both: a resumed run keeps its game and settings"
             )
@@ -107,13 +122,29 @@ def process(
         feature_cache=feature_cache,
         feature_cache_gb=feature_cache_gb,
         threads=threads,
+        encoder_batch=encoder_batch,
+        from_run=from_run,
     )
     if untrained:
         typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
-    result = process_game(game, options)
+    from multicam.session import open_game, partial_overlaps
+
+    opened = open_game(game)  # refuses a camera that never overlaps the reference
+    for line in partial_overlaps(opened.timeline):
+        typer.secho(f"note: {line}", fg=typer.colors.YELLOW, err=True)
+    result = process_game(opened, options)
     m = result.manifest
     assert m is not None
     typer.echo(f"run written to {result.run_dir}")
+    correction = m.correction
+    if correction:
+        if correction["reused"]:
+            typer.echo(
+                f"  correction of {correction['source_run']}: tracked object(s) {correction['retracked']}, "
+                f"copied {correction['reused']}"
+            )
+        else:
+            typer.echo(f"  every object tracked again: {correction['reason']}")
     typer.echo(
         f"  {result.frames} frames ({m.sequence_frames} in the {m.layout} sequence) in "
         f"{result.track_s:.1f}s = {result.frames_per_s:.2f} frames/s on {m.device} ({m.dtype}, "

@@ -25,13 +25,17 @@ def render(
     boxes: bool = typer.Option(False, "--boxes", help="Also draw each object's box."),
 ) -> None:
     """Write one annotated video per camera and a synchronized mosaic of all angles, in one pass over the clips."""
+    from multicam.integrity import usable_run
     from multicam.progress import progress
     from multicam.render import OverlayStyle, render_run
 
+    opened, warnings = usable_run(run, what="render")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     style = OverlayStyle(opacity=opacity, mode="outline" if outline else "fill", boxes=boxes)
     with progress(desc="render", unit="frame", leave=False) as bar:
         result = render_run(
-            run,
+            opened,
             out_dir=out,
             cameras=camera or None,
             with_mosaic=mosaic,

@@ -42,8 +42,8 @@ def report(
 ) -> None:
     """Check a run's masks for lost objects, jumps, overlaps, identity swaps, ground and colour disagreement."""
     from multicam.errors import MulticamError
+    from multicam.integrity import usable_run
     from multicam.report import ReportOptions, report_run
-    from multicam.rundir import open_run
 
     opts = ReportOptions(tolerance_m=tolerance_m, low_score=low_score)
     if season is not None:
@@ -53,7 +53,9 @@ def report(
         return
     if run is None:
         raise MulticamError("missing RUN: give a run folder (multicam report runs/<game>/run1) or --season RECORD")
-    r = open_run(run)
+    r, warnings = usable_run(run, what="report")
+    for line in warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     result, json_path, html_path = report_run(
         r, opts, calibration=calibration, appearance=not no_appearance, out_dir=out
     )

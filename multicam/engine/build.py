@@ -100,6 +100,15 @@ def resolve_dtype(requested: str, device: torch.device) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[requested]
 
 
+def resolve_batch_objects(requested: bool | None, device: torch.device) -> bool:
+    """Whether to track a frame's objects as one batch: ``None`` (auto) is on for CUDA only.
+
+    On a GPU one batch replaces many small kernel launches; on the CPU it gains little and
+    tracking one object at a time keeps a correction's masks bit-identical to a fresh run's.
+    """
+    return device.type == "cuda" if requested is None else bool(requested)
+
+
 def model_config(config: str, *, image_size: int, compile: bool = False, fill_hole_area: int | None = None):
     """The OmegaConf config of a sam2 model (``configs/sam2.1/sam2.1_hiera_t.yaml``...) for video.
 

@@ -36,6 +36,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,7 @@ class CacheStats:
     skipped_full: int = 0
     evicted: int = 0
     bytes_written: int = 0
+    failed: int = 0
 
 
 class FeatureCache:
@@ -247,29 +249,69 @@ def _compact(t: torch.Tensor) -> torch.Tensor:
 class FeatureStore:
     """A :class:`FeatureCache` bound to one model configuration and one game's clips.
 
+    Frames are written on a background thread (``torch.save`` and the copy off the GPU), so
+    the model thread never waits on the disk; at most ``pending`` frames wait (then
+    :meth:`store` blocks, bounding memory), and :meth:`flush` waits until all are written.
+    A failed write (disk full) only costs that frame's cache entry (``stats.failed``).
+
     Args:
         cache: the cache.
         space: the model, image size and dtype the features belong to.
         clip_paths: per camera, its clip file (identified by path, size and modification time).
+        pending: frames handed to the writer thread and not written yet, at most.
     """
 
-    def __init__(self, cache: FeatureCache, space: FeatureSpace, clip_paths: Mapping[str, str | Path]):
+    def __init__(
+        self, cache: FeatureCache, space: FeatureSpace, clip_paths: Mapping[str, str | Path], pending: int = 8
+    ):
         self.cache = cache
         self.space = space
         self.clip_ids = {name: clip_identity(path) for name, path in clip_paths.items()}
         self._pos: dict[str, list[torch.Tensor]] = {}
         self._pos_stored = False
+        self._slots = threading.BoundedSemaphore(max(int(pending), 1))
+        self._writer: ThreadPoolExecutor | None = None
+        self._futures: list[Future] = []
 
     def load(self, camera: str, frame: int, device: torch.device | str) -> list[torch.Tensor] | None:
         """A frame's feature maps, or None."""
         return self.cache.load(self.space, self.clip_ids[camera], frame, device)
 
-    def store(self, camera: str, frame: int, backbone_out: dict) -> bool:
-        """Store a frame's feature maps (and, once, the position encodings)."""
-        if not self._pos_stored:
-            self.cache.store_pos_enc(self.space, list(backbone_out["vision_pos_enc"]))
-            self._pos_stored = True
-        return self.cache.store(self.space, self.clip_ids[camera], frame, list(backbone_out["backbone_fpn"]))
+    def store(self, camera: str, frame: int, backbone_out: dict) -> None:
+        """Hand a frame's feature maps (and, once, the position encodings) to the writer thread."""
+        pos = None if self._pos_stored else list(backbone_out["vision_pos_enc"])
+        self._pos_stored = True
+        fpn = list(backbone_out["backbone_fpn"])
+        clip = self.clip_ids[camera]
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multicam-features")
+        self._slots.acquire()
+        self._futures = [f for f in self._futures if not f.done()]
+        self._futures.append(self._writer.submit(self._write, clip, int(frame), fpn, pos))
+
+    def _write(self, clip: str, frame: int, fpn: list[torch.Tensor], pos: list[torch.Tensor] | None) -> None:
+        try:
+            if pos is not None:
+                self.cache.store_pos_enc(self.space, pos)
+            self.cache.store(self.space, clip, frame, fpn)
+        except (OSError, RuntimeError):
+            with self.cache._lock:
+                self.cache.stats.failed += 1
+        finally:
+            self._slots.release()
+
+    def flush(self) -> None:
+        """Wait until every frame handed to :meth:`store` is written."""
+        for future in self._futures:
+            future.result()
+        self._futures = []
+
+    def close(self) -> None:
+        """Write what is pending and stop the writer thread."""
+        self.flush()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def pos_enc(self, device: torch.device | str) -> list[torch.Tensor] | None:
         """The position encodings of every frame's feature maps (read once), or None."""

@@ -37,13 +37,43 @@ def to_model_input(rgb: np.ndarray, image_size: int, device: torch.device | str 
     The same steps as sam2's own frame loader: resize to ``S x S`` with PIL's bicubic
     filter, scale to [0, 1], normalise with the ImageNet mean and std.
     """
+    return normalize(resized_frame(rgb, image_size).to(device))
+
+
+def resized_frame(rgb: np.ndarray, image_size: int, *, pin: bool = False) -> torch.Tensor:
+    """An RGB ``(H, W, 3)`` uint8 frame resized to ``S x S`` (PIL bicubic), as a ``(3, S, S)`` uint8 CPU tensor.
+
+    The tensor is a channels-last view (pixels stored ``S x S x 3``), as every model input
+    of multicam: a frame's features are bit-identical only for the same memory layout.
+    ``pin``: in page-locked memory (CUDA), for copies to the GPU that do not block.
+    """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB (H, W, 3) uint8 frame, got {rgb.shape} {rgb.dtype}")
     resized = np.asarray(Image.fromarray(rgb).resize((image_size, image_size), Image.Resampling.BICUBIC))
-    img = torch.from_numpy(resized.copy()).to(device).permute(2, 0, 1).float().div_(255.0)
+    hwc = torch.from_numpy(resized.copy())
+    return (hwc.pin_memory() if pin else hwc).permute(2, 0, 1)
+
+
+def normalize(image: torch.Tensor) -> torch.Tensor:
+    """A ``(3, S, S)`` uint8 image as float32 model input, on its device (scale, ImageNet mean and std).
+
+    Element-wise, correctly rounded operations: the same values on the CPU and on a GPU.
+    """
+    img = image.float().div_(255.0)
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=img.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=img.device)[:, None, None]
     return img.sub_(mean).div_(std)
+
+
+def upload(image: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A prepared frame on the compute device as float32 model input.
+
+    A uint8 frame (prepared for an accelerator, pinned on CUDA) is copied without blocking
+    (a quarter of the bytes of float32) and normalised there; a float32 one is moved as is.
+    """
+    if image.dtype == torch.uint8:
+        return normalize(image.to(device, non_blocking=image.is_pinned()))
+    return image.to(device).float()
 
 
 @dataclass
@@ -53,7 +83,9 @@ class FrameItem:
     Attributes:
         index: sequence index.
         image: ``(3, S, S)`` float32 model input, or None when ``fpn`` is set.
-        fpn: the image encoder's three feature maps ``(1, C, H, W)`` read from the feature cache.
+        fpn: the image encoder's three feature maps ``(1, C, H, W)`` read from the feature cache
+            (or computed in a batch with an earlier frame, then with ``pos``).
+        pos: their position encodings, when computed in a batch.
         error: an error raised while preparing it (raised again where it is taken).
     """
 
@@ -61,6 +93,7 @@ class FrameItem:
     image: torch.Tensor | None = None
     fpn: list[torch.Tensor] | None = None
     error: BaseException | None = None
+    pos: list[torch.Tensor] | None = None
 
 
 class Prefetcher:
@@ -104,6 +137,20 @@ class Prefetcher:
                     break
                 except queue.Full:
                     continue
+
+    def take_following(self, n: int) -> list[FrameItem]:
+        """Up to ``n`` more items, the next ones of the order after the last one taken (waits for them)."""
+        items: list[FrameItem] = []
+        while len(items) < n:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if self._thread.is_alive():
+                    continue
+                break
+            self._next = self._order.index(item.index) + 1
+            items.append(item)
+        return items
 
     def take(self, index: int) -> FrameItem | None:
         """The prepared item of ``index``, or None when ``index`` is not (or no longer) ahead in the order."""
@@ -149,6 +196,9 @@ class FrameSource:
         tensor_cache: how many converted tensors to keep (SAM 2 asks for a prompted frame again).
         features: the feature cache bound to this model and game, or None.
         prefetch: frames prepared ahead on a thread during :meth:`prefetch` (0: none).
+        encoder_batch: frames of the prefetched order that go through the image encoder in
+            one forward pass (1: one by one). In the interleave layout consecutive sequence
+            frames are the cameras' frames at one game time.
 
     Attributes:
         conversions: number of frames converted to model input so far.
@@ -167,6 +217,7 @@ class FrameSource:
         tensor_cache: int = 2,
         features: FeatureStore | None = None,
         prefetch: int = 0,
+        encoder_batch: int = 1,
     ):
         missing = [n for n in layout.camera_names if n not in clips]
         if missing:
@@ -178,12 +229,19 @@ class FrameSource:
         self.tensor_cache = max(int(tensor_cache), 1)
         self.features = features
         self.prefetch_depth = max(int(prefetch), 0)
+        self.encoder_batch = max(int(encoder_batch), 1)
+        # On an accelerator, frames are prepared on the host as uint8 (pinned on CUDA: the
+        # copy to the GPU then overlaps the model's work) and normalised on the device.
+        self.host_uint8 = self.device.type != "cpu"
+        self.pin = self.device.type == "cuda" and torch.cuda.is_available()
+        self._ready: dict[int, FrameItem] = {}  # encoded (or read) with an earlier frame of its batch
         self._tensors: OrderedDict[int, torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
         self._prefetcher: Prefetcher | None = None
         self.conversions = 0
         self.max_held_frames = 0
         self.encoder_forwards = 0
+        self.encoder_batches = 0
         self.features_loaded = 0
 
     def __len__(self) -> int:
@@ -215,6 +273,12 @@ class FrameSource:
             fpn = self.features.load(where.camera, where.frame, self.device)
             if fpn is not None:
                 return FrameItem(index=index, fpn=fpn)
+        if self.host_uint8:
+            where = self.layout[index]
+            image = resized_frame(self.clips[where.camera].frame(where.frame), self.image_size, pin=self.pin)
+            with self._lock:
+                self.conversions += 1
+            return FrameItem(index=index, image=image)
         return FrameItem(index=index, image=self[index])
 
     def prefetch(self, order: Sequence[int], skip: frozenset[int] = frozenset()) -> None:
@@ -227,31 +291,80 @@ class FrameSource:
         if self._prefetcher is not None:
             self._prefetcher.close()
             self._prefetcher = None
+        self._ready.clear()
 
     def image_features(
-        self, index: int, forward_image: Callable[[torch.Tensor], dict], device: torch.device
+        self,
+        index: int,
+        forward_image: Callable[[torch.Tensor], dict],
+        device: torch.device,
+        forward_batch: Callable[[torch.Tensor], list[dict]] | None = None,
     ) -> tuple[torch.Tensor | None, dict]:
         """``(model input or None, backbone_out)`` of a frame, as SAM 2's ``_get_image_feature`` needs.
 
         Reads the features from the feature cache when it has them; otherwise runs
         ``forward_image`` on the frame's model input and stores the result in the cache.
         """
-        item = self._prefetcher.take(index) if self._prefetcher is not None else None
+        item = self._ready.pop(index, None)
+        if item is None and self._prefetcher is not None:
+            item = self._prefetcher.take(index)
+            if item is not None and item.image is not None and self.encoder_batch > 1 and forward_batch is not None:
+                return self._encode_batch(item, forward_batch, device)
         if item is None:
             item = self._prepare(index)
+        if item.error is not None:
+            raise item.error
+        if item.fpn is not None and item.pos is not None:  # encoded in a batch with an earlier frame
+            return None, {"backbone_fpn": item.fpn, "vision_pos_enc": item.pos}
         if item.fpn is not None:
             pos = self.features.pos_enc(device) if self.features is not None else None
             if pos is not None:
                 self.features_loaded += 1
                 return None, {"backbone_fpn": item.fpn, "vision_pos_enc": pos}
             item = FrameItem(index=index, image=self[index])  # no position encodings stored: compute
-        image = item.image.to(device).float().unsqueeze(0)
+        image = upload(item.image, device).unsqueeze(0)
         backbone_out = forward_image(image)
         self.encoder_forwards += 1
+        self.encoder_batches += 1
+        self._store(index, backbone_out)
+        return image, backbone_out
+
+    def _store(self, index: int, backbone_out: dict) -> None:
         if self.features is not None:
             where = self.layout[index]
             self.features.store(where.camera, where.frame, backbone_out)
-        return image, backbone_out
+
+    def _encode_batch(
+        self, first: FrameItem, forward_batch: Callable[[torch.Tensor], list[dict]], device: torch.device
+    ) -> tuple[None, dict]:
+        """``first`` and the next frames of the order that need the encoder, in ONE forward pass.
+
+        The other frames' features wait in ``_ready`` until the model asks for them (the
+        frames read from the feature cache among them too). ``forward_batch`` gives each
+        frame's own features (:meth:`MulticamVideoPredictor.forward_image_batch
+        <multicam.engine.predictor._MulticamMixin.forward_image_batch>`).
+        """
+        batch = [first]
+        for item in self._prefetcher.take_following(self.encoder_batch - 1):
+            if item.image is not None and item.error is None:
+                batch.append(item)
+            else:
+                self._ready[item.index] = item
+        # (N, 3, S, S) channels-last, the layout of a single frame's input (unsqueezed)
+        images = torch.stack([upload(item.image, device).permute(1, 2, 0) for item in batch]).permute(0, 3, 1, 2)
+        outs = forward_batch(images)
+        self.encoder_forwards += len(batch)
+        self.encoder_batches += 1
+        first_out = None
+        for item, backbone_out in zip(batch, outs):
+            self._store(item.index, backbone_out)
+            if first_out is None:
+                first_out = backbone_out
+            else:
+                self._ready[item.index] = FrameItem(
+                    index=item.index, fpn=backbone_out["backbone_fpn"], pos=backbone_out["vision_pos_enc"]
+                )
+        return None, first_out
 
     # -- layout ------------------------------------------------------------------------------------
     def locate(self, index: int) -> SequenceFrame:
@@ -278,6 +391,8 @@ class FrameSource:
 
     def close(self) -> None:
         self.stop_prefetch()
+        if self.features is not None:
+            self.features.close()  # pending cache writes finish before the run's figures are read
         with self._lock:
             self._tensors.clear()
         for clip in self.clips.values():

@@ -112,20 +112,25 @@ class TrackingState:
     # -- prompting ---------------------------------------------------------------------------
     def add_prompt(self, prompt: FramePrompt) -> None:
         """Add one object's clicks and/or box on one frame, in that camera's pixels."""
-        w, h = prompt.resolution_wh
-        points = [(x / w, y / h) for x, y in prompt.positive] + [(x / w, y / h) for x, y in prompt.negative]
-        labels = [1] * len(prompt.positive) + [0] * len(prompt.negative)
-        box = None
-        if prompt.box_xyxy is not None:
-            x0, y0, x1, y1 = prompt.box_xyxy
-            box = torch.tensor([x0 / w, y0 / h, x1 / w, y1 / h], dtype=torch.float32)
-        self.predictor.add_new_points_or_box(
-            self.raw,
-            frame_idx=prompt.index,
-            obj_id=prompt.object_id,
-            points=torch.tensor(points, dtype=torch.float32).reshape(-1, 2) if points else None,
-            labels=torch.tensor(labels, dtype=torch.int32) if points else None,
-            clear_old_points=True,
-            normalize_coords=False,
-            box=box,
-        )
+        add_prompt(self.predictor, self.raw, prompt)
+
+
+def add_prompt(predictor: Any, inference_state: dict, prompt: FramePrompt) -> None:
+    """Add a prompt to any SAM 2 video predictor's state (coordinates normalised by the prompt's camera size)."""
+    w, h = prompt.resolution_wh
+    points = [(x / w, y / h) for x, y in prompt.positive] + [(x / w, y / h) for x, y in prompt.negative]
+    labels = [1] * len(prompt.positive) + [0] * len(prompt.negative)
+    box = None
+    if prompt.box_xyxy is not None:
+        x0, y0, x1, y1 = prompt.box_xyxy
+        box = torch.tensor([x0 / w, y0 / h, x1 / w, y1 / h], dtype=torch.float32)
+    predictor.add_new_points_or_box(
+        inference_state,
+        frame_idx=prompt.index,
+        obj_id=prompt.object_id,
+        points=torch.tensor(points, dtype=torch.float32).reshape(-1, 2) if points else None,
+        labels=torch.tensor(labels, dtype=torch.int32) if points else None,
+        clear_old_points=True,
+        normalize_coords=False,
+        box=box,
+    )

@@ -19,6 +19,7 @@ two frames) and ``resume=`` continue an interrupted run with the same masks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from multicam.clips import Clip
-from multicam.engine.build import build_predictor, resolve_device, resolve_dtype, versions
+from multicam.engine.build import build_predictor, resolve_batch_objects, resolve_device, resolve_dtype, versions
 from multicam.engine.features import FeatureCache, FeatureSpace, FeatureStore
 from multicam.engine.frames import FrameSource
 from multicam.engine.predictor import CameraMemory
@@ -55,9 +56,17 @@ class EngineOptions:
         offload_state_to_cpu: keep per-frame memories in CPU memory (GPU memory for long games).
         seed: seed of the random weights of an untrained model.
         batch_objects: track the objects that share their prompted frames as one batch per
-            frame (masks equal to one-by-one tracking up to floating-point rounding).
+            frame (masks equal to one-by-one tracking up to floating-point rounding); None:
+            auto, on for CUDA (many small kernels become few large ones), off elsewhere (on
+            the CPU the batch gains little and one by one gives bit-exact corrections).
         prefetch: frames decoded (or read from the feature cache) ahead on a thread; 0: none.
         threads: CPU threads of torch (None: torch's default, one per core).
+        encoder_batch: frames that go through the image encoder in one forward pass, taken
+            from the tracking order (needs ``prefetch``); 0: auto: 1 on the CPU (bit-exact runs),
+            on CUDA the number of cameras (in the
+            interleave layout, the cameras' frames at one game time), twice that with a
+            feature cache (its files are written on a thread, so a wider window costs the
+            model nothing); 1: one frame at a time.
     """
 
     device: str = "auto"
@@ -68,9 +77,10 @@ class EngineOptions:
     release_memory: bool = True
     offload_state_to_cpu: bool = False
     seed: int = 0
-    batch_objects: bool = False
+    batch_objects: bool | None = None
     prefetch: int = 4
     threads: int | None = None
+    encoder_batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class TrackStats:
         max_held_bytes: most bytes of per-frame memory the state held at once.
         max_held_frames: most decoded frames and tensors the frame source held at once.
         encoder_forwards: frames whose image features the model computed.
+        encoder_batches: forward passes of the image encoder (several frames each when batched).
         features_loaded: frames whose image features came from the feature cache.
         replayed: frames tracked again without being yielded (resuming).
     """
@@ -125,6 +136,7 @@ class TrackStats:
     max_held_bytes: int = 0
     max_held_frames: int = 0
     encoder_forwards: int = 0
+    encoder_batches: int = 0
     features_loaded: int = 0
     replayed: int = 0
 
@@ -176,11 +188,20 @@ class ResumePoint:
     snapshot: Path | None = None
 
 
-def tracking_passes(layout: SequenceLayout, prompts: Sequence[FramePrompt]) -> list[tuple[range, bool]]:
-    """The tracking order: ``[(sequence indices, reverse)]``, backward from the first prompt, then forward."""
+def tracking_passes(
+    layout: SequenceLayout, prompts: Sequence[FramePrompt], start: int | None = None
+) -> list[tuple[range, bool]]:
+    """The tracking order: ``[(sequence indices, reverse)]``, backward from the first prompt, then forward.
+
+    Args:
+        start: the sequence index the passes split at (default: the first prompted frame).
+            A run that tracks only some of a game's objects (a correction) passes the first
+            prompted frame of ALL objects, so that each object sees the same passes as in a
+            run of every object: its masks depend on where the passes split.
+    """
     if not prompts or len(layout) == 0:
         return []
-    start = min(p.index for p in prompts)
+    start = min(p.index for p in prompts) if start is None else int(start)
     passes = []
     if start > 0:
         passes.append((range(start - 1, -1, -1), True))
@@ -244,6 +265,7 @@ class Engine:
             checkpoint = None
         device = resolve_device(options.device)
         dtype = resolve_dtype(options.dtype, device)
+        options = dataclasses.replace(options, batch_objects=resolve_batch_objects(options.batch_objects, device))
         if options.threads is not None:
             if options.threads < 1:
                 raise ModelError(f"threads must be at least 1, got {options.threads}")
@@ -276,16 +298,26 @@ class Engine:
         self, layout: SequenceLayout, clips: Mapping[str, Clip], features: FeatureStore | None = None
     ) -> TrackingState:
         """A fresh inference state over the layout (the predictor now selects memory for it)."""
+        batch = self.encoder_batch(layout, features is not None)
         frames = FrameSource(
             layout,
             clips,
             self.options.image_size,
             device="cpu" if self.device.type == "cpu" else self.device,
             features=features,
-            prefetch=self.options.prefetch,
+            prefetch=max(self.options.prefetch, batch) if self.options.prefetch > 0 else 0,
+            encoder_batch=batch,
         )
         self.predictor.camera_memory = CameraMemory(layout) if layout.camera_memory else None
         return TrackingState(self.predictor, frames, offload_state_to_cpu=self.options.offload_state_to_cpu)
+
+    def encoder_batch(self, layout: SequenceLayout, cached: bool) -> int:
+        """Frames per image-encoder forward pass (:attr:`EngineOptions.encoder_batch` resolved)."""
+        if self.options.encoder_batch > 0:
+            return int(self.options.encoder_batch)
+        if self.device.type != "cuda":
+            return 1  # CPU: batched frames' features can differ in the last bit (see the docs); keep runs bit-exact
+        return max(len(layout.cameras), 1) * (2 if cached else 1)
 
     def feature_store(
         self, cache: FeatureCache, clips: Mapping[str, Clip], checkpoint_sha256: str | None = None
@@ -329,11 +361,14 @@ class Engine:
         *,
         features: FeatureStore | None = None,
         resume: ResumePoint | None = None,
+        start: int | None = None,
     ) -> Iterator[TrackedFrame]:
         """Like :meth:`track`, yielding each frame's raw output (:meth:`TrackedFrame.to_masks` makes its masks).
 
         Args:
             resume: continue after the first ``resume.done`` frames of the tracking order.
+            start: where the tracking passes split (:func:`tracking_passes`); default: the
+                first frame of ``prompts``.
 
         Raises:
             PromptError: no prompts.
@@ -360,7 +395,7 @@ class Engine:
             snapshot = self._read_snapshot(resume.snapshot, layout, state) if resume is not None else None
             position = 0
             tracked_before = False
-            for k, (order, reverse) in enumerate(tracking_passes(layout, prompts)):
+            for k, (order, reverse) in enumerate(tracking_passes(layout, prompts, start)):
                 if position + len(order) <= done:
                     position += len(order)
                     continue  # finished before the interruption
@@ -410,6 +445,7 @@ class Engine:
                     scores = scores.to("cpu")
                 stats.track_s += time.perf_counter() - t0
                 stats.encoder_forwards = frames.encoder_forwards
+                stats.encoder_batches = frames.encoder_batches
                 stats.features_loaded = frames.features_loaded
                 self._cursor = position = position + 1
                 stats.max_held_outputs = max(stats.max_held_outputs, state.held_outputs())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import pytest
 from dash_helpers import DashGame, build_game
@@ -31,3 +32,20 @@ def dash_game(tmp_path, dash_template) -> DashGame:
     manifest["game_path"] = str(game.game_path)
     (game.run_path / "manifest.json").write_text(json.dumps(manifest))
     return game
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Capture the command and environment of `multicam dashboard` instead of starting Streamlit."""
+    calls = []
+
+    class FakePopen:
+        def __init__(self, command, env):
+            calls.append((command, env))
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakePopen)
+    monkeypatch.delenv("MULTICAM_DASHBOARD_PASSWORD", raising=False)
+    return calls

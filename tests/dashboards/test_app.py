@@ -265,19 +265,24 @@ def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_ga
         "from multicam.rundir import next_run_dir; "
         "write_masks(next_run_dir(sys.argv[2], 'tiny'), {'game_path': sys.argv[3]}, 'run')"
     )
-    commands = []
+    commands, sources = [], []
 
-    def fake_command(game_path, runs_dir, *, untrained=False, image_size=None):
+    def fake_command(game_path, runs_dir, *, untrained=False, image_size=None, from_run=None):
         commands.append((game_path, runs_dir, untrained, image_size))
+        sources.append(from_run)
         return [sys.executable, "-c", script, str(REPO / "tests" / "dashboards"), str(runs_dir), str(game_path)]
 
     monkeypatch.setattr(processing, "process_command", fake_command)
+    manifest_path = dash_game.run_path / "manifest.json"  # run1: a complete run of this game file
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "game": {"path": str(dash_game.game_path)}}))
     app.switch_page("pages/prompts.py").run()
     app.checkbox(key="process_untrained").check()
     app.number_input(key="process_image_size").set_value(256)
     app.button(key="process_start").click().run()
     assert not app.exception and not errors(app), errors(app)
     assert commands == [(dash_game.game_path, dash_game.runs_dir, True, 256)]
+    assert sources == [dash_game.run_path]  # only the objects whose prompts changed are tracked again
     job = app.session_state["process_job"]
     assert job.popen.wait(timeout=60) == 0
     app.run()  # the progress fragment sees the completed run and opens it on the Review page

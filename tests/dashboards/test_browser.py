@@ -61,16 +61,18 @@ def game(tmp_path, dash_game):
     return root / "game.yaml", tmp_path / "runs"
 
 
-@pytest.fixture
-def server(game, tmp_path):
-    game_path, runs_dir = game
+@contextlib.contextmanager
+def serve(game_path: Path, runs_dir: Path, log_path: Path, *extra: str, env: dict | None = None):
+    """Start `multicam dashboard` like a user would; yield its URL (on 127.0.0.1)."""
     port = free_port()
-    log = (tmp_path / "dashboard.log").open("wb")
+    log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "multicam", "dashboard", str(runs_dir), "--game", str(game_path), "--port", str(port)],
+        [sys.executable, "-m", "multicam", "dashboard", str(runs_dir), "--game", str(game_path), "--port", str(port)]
+        + list(extra),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -84,7 +86,7 @@ def server(game, tmp_path):
                 if proc.poll() is not None:
                     pytest.fail(
                         f"`multicam dashboard` exited with code {proc.returncode}: "
-                        f"{(tmp_path / 'dashboard.log').read_text(errors='replace')}"
+                        f"{log_path.read_text(errors='replace')}"
                     )
                 time.sleep(0.3)
         else:
@@ -94,6 +96,13 @@ def server(game, tmp_path):
         stop_group(proc.pid)
         proc.wait(timeout=5)
         log.close()
+
+
+@pytest.fixture
+def server(game, tmp_path):
+    game_path, runs_dir = game
+    with serve(game_path, runs_dir, tmp_path / "dashboard.log") as url:
+        yield url
 
 
 def stop_group(pgid: int, timeout: float = 10.0) -> None:
@@ -196,3 +205,46 @@ def _size(game_path: Path) -> tuple[int, int]:
 
     game = load_game(game_path)
     return probe_clip(game.video_path(game.config.reference)).resolution_wh
+
+
+def test_a_shared_dashboard_asks_the_password_and_keeps_paths_inside(dash_game, page, tmp_path):
+    """--host 0.0.0.0 --read-only with a password (from the environment): gate, no Process, no way out."""
+    outside = tmp_path / "outside"
+    shutil.copytree(dash_game.root, outside)
+    (dash_game.runs_dir / "link").symlink_to(outside, target_is_directory=True)
+    env = {"MULTICAM_DASHBOARD_PASSWORD": "s3cret"}
+    with serve(
+        dash_game.game_path, dash_game.runs_dir, tmp_path / "shared.log", "--host", "0.0.0.0", "--read-only", env=env
+    ) as url:
+        page.goto(url)
+        field = page.get_by_label("Password", exact=True)
+        field.wait_for(timeout=60_000)
+        settle(page)
+        assert page.locator("[data-testid='stImage']").count() == 0
+        assert page.locator("[data-testid='stSidebar']").count() == 0
+        page.goto(url + "prompts")  # a page's own URL shows the password form too
+        field.wait_for(timeout=60_000)
+        settle(page)
+        assert page.locator("iframe").count() == 0 and page.get_by_text("Process").count() == 0
+        page.goto(url)
+        field.wait_for(timeout=60_000)
+        settle(page)
+        field.fill("wrong")
+        page.get_by_role("button", name="Open the dashboard").click()
+        page.wait_for_selector("text=wrong password", timeout=30_000)
+        assert page.locator("[data-testid='stImage']").count() == 0
+        field.fill("s3cret")
+        page.get_by_role("button", name="Open the dashboard").click()
+        page.wait_for_selector("[data-testid='stImage']", timeout=60_000)
+        settle(page)
+        typed = page.get_by_placeholder("path/to/game.yaml or runs/<game>/run1")
+        for attempt in ("../../etc/passwd", f"{dash_game.runs_dir}/../outside/game.yaml", f"{dash_game.runs_dir}/link"):
+            typed.fill(attempt)
+            typed.press("Enter")
+            page.wait_for_selector("text=outside the folders this dashboard may use", timeout=30_000)
+            settle(page)
+        page.get_by_role("link", name="Prompts").click()
+        page.wait_for_selector("text=Read-only dashboard", timeout=60_000)
+        settle(page)
+        assert page.get_by_role("button", name="Save prompts and process").count() == 0
+        assert page.get_by_role("button", name="Save prompts").count() == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -15,22 +14,6 @@ from multicam.cli import dashboard as cli_dashboard
 from multicam.errors import GameFileError, MulticamError
 
 
-@pytest.fixture
-def launched(monkeypatch):
-    """Capture the command and environment instead of starting Streamlit."""
-    calls = []
-
-    class FakePopen:
-        def __init__(self, command, env):
-            calls.append((command, env))
-
-        def wait(self, timeout=None):
-            return 0
-
-    monkeypatch.setattr(subprocess, "Popen", FakePopen)
-    return calls
-
-
 def option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
@@ -40,7 +23,7 @@ def option(command: list[str], name: str) -> str:
     [
         ([], "127.0.0.1", "8501"),
         (["--port", "9000"], "127.0.0.1", "9000"),
-        (["--host", "0.0.0.0"], "0.0.0.0", "8501"),
+        (["--host", "0.0.0.0", "--password", "s3cret"], "0.0.0.0", "8501"),
     ],
 )
 def test_dashboard_starts_streamlit_headless_on_localhost_by_default(dash_game, launched, args, host, port):

@@ -33,6 +33,34 @@ def test_process_command():
     assert cmd[:4] == [sys.executable, "-m", "multicam", "process"]
     assert cmd[4:] == ["g.yaml", "--runs-dir", "runs", "--untrained", "--image-size", "256"]
     assert processing.process_command("g.yaml", "runs")[4:] == ["g.yaml", "--runs-dir", "runs"]
+    assert processing.process_command("g.yaml", "runs", from_run="runs/g/run1")[-2:] == ["--from", "runs/g/run1"]
+
+
+@pytest.mark.parametrize(
+    "runs, expected",
+    [
+        ([], None),
+        ([("run1", "complete", "game.yaml", "run")], "run1"),
+        ([("run1", "failed", "game.yaml", "run")], None),
+        ([("run1", "complete", "other.yaml", "run")], None),
+        ([("run1", "complete", "game.yaml", "ground_truth")], None),
+        ([("run1", "complete", "game.yaml", "run"), ("run2", "complete", "game.yaml", "run")], "run2"),
+        ([("run1", "complete", "game.yaml", "run"), ("run2", "running", "game.yaml", "run")], "run1"),
+    ],
+)
+def test_previous_run_is_the_latest_complete_run_of_the_game(tmp_path, runs, expected):
+    for k, (name, status, game, kind) in enumerate(runs):
+        folder = tmp_path / "runs" / "tiny" / name
+        folder.mkdir(parents=True)
+        manifest = {
+            "kind": kind,
+            "status": status,
+            "finished_at": f"2026-01-0{k + 1}",
+            "game": {"path": str(tmp_path / game)},
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    found = processing.previous_run(tmp_path / "runs", "tiny", tmp_path / "game.yaml")
+    assert found == (None if expected is None else tmp_path / "runs" / "tiny" / expected)
 
 
 def _wait(job: processing.ProcessJob, timeout: float = 60.0) -> int:
