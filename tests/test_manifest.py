@@ -58,7 +58,7 @@ def _complete() -> dict:
     [
         ({"format_version": FORMAT_VERSION + 1}, "written by a newer multicam.*upgrade"),
         ({"format": "something-else"}, "not a multicam run manifest"),
-        ({"status": "paused"}, r"status: Input should be"),
+        ({"status": "paused"}, r"status: give 'running', 'complete', 'failed' or 'interrupted'"),
         ({"timings": {"track_s": "fast"}}, r"timings\.track_s"),
         ({"colour": "red"}, r"colour: unknown field"),
         ({"cameras": [{"name": "a"}]}, "cameras"),
