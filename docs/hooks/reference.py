@@ -38,6 +38,24 @@ FORMATS = (
         "multicam.prompts:PromptsFile",
         "The prompts file (YAML): [how to write one](../../guide/prompts.md).",
     ),
+    Format(
+        "manifest-schema",
+        "Run manifest (schema)",
+        "multicam.manifest:RunManifest",
+        "Every field of a run's `manifest.json`: [the run directory](run-directory.md).",
+    ),
+    Format(
+        "report-schema",
+        "report.json (schema)",
+        "multicam.report.record:ReportRecord",
+        "Every field of a consistency report's `report.json`: [the report](report-json.md).",
+    ),
+    Format(
+        "batch-schema",
+        "Batch record (schema)",
+        "multicam.batch.record:BatchRecord",
+        "Every field of `runs/_batches/<name>N/batch.json`: [many games](../../guide/batch.md).",
+    ),
 )
 
 

@@ -307,6 +307,24 @@ CASES: list[tuple[str, Callable[[World], list], int, str]] = [
     ("fail-under out of range", lambda w: ["report", w.run, "--fail-under", "2"], 2, "--fail-under"),
     ("dashboard on the network", lambda w: ["dashboard", w.root / "runs", "--host", "0.0.0.0"], 2, "--password"),
     ("dashboard runs is a file", lambda w: ["dashboard", w.game], 2, "is a file; pass a folder"),
+    # -- batch files and batch records ------------------------------------------------------------------
+    (
+        "batch file unknown field",
+        lambda w: ["batch", w.write("b.yaml", "name: s\ngames: [game.yaml]\nspeed: 3\n")],
+        2,
+        "speed: unknown field",
+    ),
+    ("batch file random bytes", lambda w: ["batch", w.write("b.yaml", b"\x00\xff\xfe junk")], 2, "not a text file"),
+    ("batch file without games", lambda w: ["batch", w.write("b.yaml", "name: s\ngames: []\n")], 2, "games:"),
+    ("batch max-parallel 0", lambda w: ["batch", w.game, "--max-parallel", "0"], 2, "--max-parallel"),
+    ("batch status missing", lambda w: ["batch", "status", w.root / "nothere"], 2, "batch record not found"),
+    (
+        "batch status not a record",
+        lambda w: ["batch", "status", w.write("rec.json", '{"x": 1}')],
+        2,
+        "not a multicam batch record",
+    ),
+    ("season of not a record", lambda w: ["report", "--season", w.write("rec.json", "[]")], 2, "batch record"),
 ]
 
 
