@@ -75,8 +75,11 @@ def clips_timeline(game: Game, infos: Mapping[str, ClipInfo], offsets: Mapping[s
     )
 
 
-def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame:
+def open_game(path: str | Path | Game, *, with_prompts: bool = True, require_overlap: bool = True) -> OpenGame:
     """Load a game file, probe every clip, resolve offsets and check the prompts.
+
+    ``require_overlap`` refuses a camera that shares no game time with the reference (needed to track;
+    a preview or an offset estimate can do without).
 
     Raises:
         GameFileError, ClipError, PromptError: with a message naming what to fix.
@@ -100,7 +103,8 @@ def open_game(path: str | Path | Game, *, with_prompts: bool = True) -> OpenGame
             offsets[name] = float(result["offset"])
             resolved[name] = result
     timeline = clips_timeline(game, infos, offsets)
-    check_overlap(timeline, str(game.path))
+    if require_overlap:
+        check_overlap(timeline, str(game.path))
     prompts = PromptsFile()
     if with_prompts and game.prompts_path is not None:
         prompts = load_prompts(game.prompts_path)

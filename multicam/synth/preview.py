@@ -16,7 +16,7 @@ def preview_image(game_path: str | Path, time: float | None = None, height: int 
     """
     from multicam.session import open_game
 
-    opened = open_game(game_path, with_prompts=False)
+    opened = open_game(game_path, with_prompts=False, require_overlap=False)
     timeline = opened.timeline
     if time is None:
         start = max(c.start for c in timeline.cameras)

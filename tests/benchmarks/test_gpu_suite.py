@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,12 @@ def test_gpu_suite_quick_on_the_cpu(tmp_path):
     out = tmp_path / "gpu_suite.json"
     cmd = ["bash", str(REPO / "benchmarks" / "gpu_suite.sh"), "--device", "cpu", "--quick", "--out", str(out)]
     done = subprocess.run(
-        [*cmd, "--games", str(tmp_path / "games")], capture_output=True, text=True, cwd=REPO, timeout=900
+        [*cmd, "--games", str(tmp_path / "games")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+        env={**os.environ, "PYTHON": sys.executable},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| model | pipeline | objects | dtype |" in done.stdout

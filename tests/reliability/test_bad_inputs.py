@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_audio_only, write_vfr_clip, write_zero_fps_clip
+from reliability_helpers import folder_digest, write_audio_only, write_vfr_clip, write_zero_fps_clip
 
 
 @dataclass
@@ -353,8 +353,6 @@ def _record(name: str, outcome, expected: int, words: str, changed: bool, crash_
 
 @pytest.mark.parametrize("name, action, code, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_gives_one_clear_line(world, cli, crash_dir, monkeypatch, name, action, code, words):
-    from conftest import folder_digest
-
     monkeypatch.delenv("MULTICAM_DASHBOARD_PASSWORD", raising=False)
     argv = action(world)  # set the trap (this may change files), then watch the folder
     before = folder_digest(world.root)
