@@ -66,8 +66,12 @@ def make_game(
     from ruamel.yaml import YAML
 
     from multicam.synth import SynthConfig, generate_game
+    from multicam.synth.config import DEFAULT_OFFSETS
 
     duration = sequence_frames / sum(FPS)
+    # Under a second the default start offsets (up to 0.35 s) would leave a camera with no time in
+    # common with the reference, which the game file check refuses: scale them to the clip length.
+    offsets = None if duration >= 1.0 else tuple(o * duration for o in DEFAULT_OFFSETS[:3])
     folder = (root or OUT / "games") / f"synth_{sequence_frames}f_{width}px_s{seed}"
     base = folder / "game.yaml"
     if not (folder / ".complete").is_file():
@@ -81,6 +85,7 @@ def make_game(
             width=width,
             fps=FPS,
             durations=(duration,) * 3,
+            offsets=offsets,
             audio=False,
             name=folder.name,
         )
