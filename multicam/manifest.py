@@ -163,6 +163,30 @@ class ResumeInfo(Record):
     replayed_frames: int | None = None
 
 
+class PartInfo(Record):
+    """One part of a run split across workers: a group of objects tracked in its own SAM 2 state."""
+
+    objects: list[int] = Field(description="the object ids this part tracks")
+    run: str = Field(description="the part's own run folder, relative to the run")
+    node: str | None = Field(default=None, description="the worker's host (IP)")
+    seconds: float | None = None
+    frames_per_s: float | None = None
+
+
+class WorkersInfo(Record):
+    """How a run was split across workers (``multicam process --workers N``)."""
+
+    count: int = Field(ge=1, description="workers asked for")
+    ray_address: str | None = Field(default=None, description="the Ray cluster joined (None: a local Ray)")
+    threads_per_worker: int | None = None
+    feature_chunks: int = Field(default=0, description="stage 1: chunks of frames encoded in parallel")
+    frames_encoded: int = Field(default=0, description="stage 1: frames whose features were computed")
+    encode_s: float | None = Field(default=None, description="stage 1 wall time")
+    track_s: float | None = Field(default=None, description="stage 2 wall time (parts in parallel)")
+    merge_s: float | None = Field(default=None, description="stage 3 wall time")
+    parts: list[PartInfo] = Field(default_factory=list)
+
+
 class OffsetResolution(Record):
     """How an ``offset: auto`` camera's offset was found (see :meth:`multicam.sync.SyncResult.as_dict`)."""
 
@@ -276,6 +300,10 @@ class RunManifest(Record):
     correction: dict[str, Any] | None = Field(
         default=None, description="--from: source_run, retracked and reused objects, reason"
     )
+    tracked_objects: list[int] | None = Field(
+        default=None, description="a part of a split run: the objects it tracks (None: every object)"
+    )
+    workers: WorkersInfo | None = Field(default=None, description="--workers: how the run was split")
     error: str | None = None
 
     @field_validator("objects", mode="before")

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -51,9 +51,11 @@ from multicam.manifest import (
     CameraInfo,
     DerivedPrompts,
     ObjectInfo,
+    PartInfo,
     ProcessInfo,
     RunManifest,
     RunOptions,
+    WorkersInfo,
 )
 from multicam.masks import FrameMasks
 from multicam.models import checkpoint_sha256, get_model, resolve_checkpoint
@@ -430,6 +432,8 @@ def process_game(
     options: ProcessOptions = ProcessOptions(),
     *,
     on_frame: Callable[[FrameMasks], None] | None = None,
+    objects: Sequence[int] | None = None,
+    run_dir: Path | None = None,
 ) -> ProcessResult:
     """Run SAM 2 over every camera of a game and write a run directory.
 
@@ -437,6 +441,10 @@ def process_game(
         game: a game file or an already opened game.
         options: command-line overrides and run settings.
         on_frame: called with each frame's masks after it is written (on the writer thread).
+        objects: track only these object ids (one part of a run split across workers,
+            :mod:`multicam.workers`); the tracking passes split where a run of every object
+            splits, so each object's masks are those of the whole run.
+        run_dir: the (new or empty) run folder; default: the next ``RUNS_DIR/<game>/<name>N``.
 
     Returns:
         The run directory and counts.
@@ -463,11 +471,27 @@ def process_game(
     manifest.update(_correction_fields(prep, engine, sha256))
     plan = None
     if source is not None:
+        if objects is not None:
+            raise RunDirError("--from and a split into object groups cannot be combined: run the correction alone")
         plan = plan_correction(source, manifest["mask_determinants"], object_prompt_digests(prep.prompts))
         manifest["correction"] = plan.to_json()
-    run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
+    if objects is not None:
+        manifest["tracked_objects"] = _object_subset(prep, objects)
+    if run_dir is None:
+        run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir):
-        return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame, plan=plan)
+        return _run(prep, engine, options, run_dir, manifest, sha256, on_frame=on_frame, plan=plan, objects=objects)
+
+
+def _object_subset(prep: _Prepared, objects: Sequence[int]) -> list[int]:
+    """The requested object ids, sorted, each one an object of the prompts."""
+    known = sorted({p.object_id for p in prep.prompts})
+    unknown = sorted(set(objects) - set(known))
+    if unknown or not objects:
+        raise PromptError(f"objects {sorted(objects)} to track: the prompts have objects {known}")
+    return sorted(set(objects))
 
 
 # -- incremental corrections (--from RUN) -------------------------------------------------------------
@@ -552,11 +576,22 @@ def _copy_stream(prep: _Prepared, resolution: dict[str, tuple[int, int]], done: 
             yield _CopiedFrame(where.camera, where.frame, where.time, resolution[where.camera])
 
 
-def _tracked_stream(prep: _Prepared, engine: Any, clips: dict, features: Any, resume: Any, plan: CorrectionPlan | None):
-    """The engine's frames (only the re-tracked objects of a correction), or copied frames when none is."""
-    if plan is None or not plan.reuse:
+def _tracked_stream(
+    prep: _Prepared,
+    engine: Any,
+    clips: dict,
+    features: Any,
+    resume: Any,
+    plan: CorrectionPlan | None,
+    objects: Sequence[int] | None = None,
+):
+    """The engine's frames (only the re-tracked objects of a correction, or the given ``objects``),
+    or copied frames when none is tracked."""
+    if objects is None and plan is not None and plan.reuse:
+        objects = plan.retrack
+    if objects is None:
         return engine.track_frames(prep.layout, clips, prep.prompts, features=features, resume=resume)
-    retrack = set(plan.retrack)
+    retrack = set(objects)
     subset = [p for p in prep.prompts if p.object_id in retrack]
     if not subset:
         resolution = {name: prep.opened.clips[name].resolution_wh for name in prep.layout.camera_names}
@@ -573,6 +608,22 @@ def _merger(prep: _Prepared, plan: CorrectionPlan | None) -> Callable[[FrameMask
     return lambda tracked: merge_frame(tracked, source.get(tracked.camera, tracked.frame), plan.reuse)
 
 
+def _cameras_and_objects(opened: OpenGame) -> tuple[list[CameraInfo], list[ObjectInfo]]:
+    """A run's cameras and objects as its manifest records them."""
+    cameras = [
+        CameraInfo(
+            name=c.name,
+            resolution_wh=opened.clips[c.name].resolution_wh,
+            fps=c.fps,
+            frame_count=c.frame_count,
+            offset=c.offset,
+        )
+        for c in opened.timeline.cameras
+    ]
+    objects = [ObjectInfo(object_id=o.id, name=o.name, team=o.team) for o in opened.prompts.merged()]
+    return cameras, objects
+
+
 def _run(
     prep: _Prepared,
     engine: Any,
@@ -586,23 +637,16 @@ def _run(
     kept: dict[str, int] | None = None,
     resumes: list[dict[str, Any]] | None = None,
     plan: CorrectionPlan | None = None,
+    objects: Sequence[int] | None = None,
 ) -> ProcessResult:
-    """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``."""
+    """Track and write; ``resume`` (an engine ResumePoint) continues a run whose first frames are ``kept``.
+
+    ``objects``: track only these (a part of a split run)."""
     from multicam.engine import FeatureCache, describe_cache
     from multicam.progress import progress
 
     opened, layout = prep.opened, prep.layout
-    cameras = [
-        CameraInfo(
-            name=c.name,
-            resolution_wh=opened.clips[c.name].resolution_wh,
-            fps=c.fps,
-            frame_count=c.frame_count,
-            offset=c.offset,
-        )
-        for c in opened.timeline.cameras
-    ]
-    objects = [ObjectInfo(object_id=o.id, name=o.name, team=o.team) for o in opened.prompts.merged()]
+    cameras, objects_info = _cameras_and_objects(opened)
     clips = {name: opened.clip(name, cache_size=options.decode_cache) for name in opened.camera_names}
     cache_dir = _feature_cache_dir(options)
     cache = None if cache_dir is None else FeatureCache(cache_dir, int(options.feature_cache_gb * 2**30))
@@ -613,7 +657,7 @@ def _run(
     frames = 0
     t0 = time.perf_counter()
     with (
-        RunWriter(run_dir, manifest, cameras, objects) as writer,
+        RunWriter(run_dir, manifest, cameras, objects_info) as writer,
         progress(
             total=len(layout),
             initial=done_before,
@@ -634,7 +678,7 @@ def _run(
         background = _BackgroundWriter(writer, on_frame, bar, merge=_merger(prep, plan))
         last_snapshot = time.monotonic()
         try:
-            with contextlib.closing(_tracked_stream(prep, engine, clips, features, resume, plan)) as stream:
+            with contextlib.closing(_tracked_stream(prep, engine, clips, features, resume, plan, objects)) as stream:
                 for tracked in stream:
                     background.put(tracked)
                     if (
@@ -806,6 +850,11 @@ def resume_run(
             f"stop it first (Ctrl-C), then resume"
         )
     game_path = m.recorded_game_path
+    if m.workers is not None:
+        raise RunDirError(
+            f"{run_dir} was split across {m.workers.count} workers: continue it with "
+            f"`multicam process --resume {run_dir}` (multicam.workers.resume_split)"
+        )
     if m.options is None or m.prompts_sha256 is None or m.config is None or game_path is None:
         raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
     with run_lock(run_dir):  # a second --resume of the same run is refused, not interleaved
@@ -821,29 +870,7 @@ def _resume_locked(
 ) -> ProcessResult:
     run_dir, m = run.path, run.manifest
     game_path = m.recorded_game_path
-    saved, cfg = m.options, m.config
-    options = ProcessOptions(
-        model=cfg.model.name,
-        checkpoint=cfg.model.checkpoint,
-        device=cfg.processing.device,
-        image_size=cfg.processing.image_size,
-        layout=cfg.processing.layout,
-        dtype=saved.dtype,
-        compile=saved.compile,
-        untrained=saved.untrained,
-        runs_dir=run_dir.parent.parent,
-        download=False,
-        progress=progress,
-        decode_cache=saved.decode_cache,
-        batch_objects=saved.batch_objects,
-        feature_cache=saved.feature_cache or "off",
-        feature_cache_gb=saved.feature_cache_gb,
-        prefetch=saved.prefetch,
-        threads=saved.threads,
-        encoder_batch=saved.encoder_batch,
-        snapshot_every_s=saved.snapshot_every_s if snapshot_every_s is None else snapshot_every_s,
-        from_run=None if saved.from_run is None else Path(saved.from_run),
-    )
+    options = resumed_options(m, run_dir, progress=progress, snapshot_every_s=snapshot_every_s)
     opened = open_game(game_path)
     prep = _prepare(opened, options)
     if len(prep.layout) != m.sequence_frames:
@@ -896,4 +923,244 @@ def _resume_locked(
         kept=kept,
         resumes=resumes,
         plan=CorrectionPlan.from_json(m.correction) if m.correction else None,
+        objects=m.tracked_objects,
     )
+
+
+def resumed_options(
+    m: RunManifest, run_dir: Path, *, progress: bool = True, snapshot_every_s: float | None = None
+) -> ProcessOptions:
+    """The options a run was made with, from its manifest (to continue it with the same settings)."""
+    saved, cfg = m.options, m.config
+    if saved is None or cfg is None:
+        raise RunDirError(f"{run_dir} was written by an older multicam without resume information; start a new run")
+    return ProcessOptions(
+        model=cfg.model.name,
+        checkpoint=cfg.model.checkpoint,
+        device=cfg.processing.device,
+        image_size=cfg.processing.image_size,
+        layout=cfg.processing.layout,
+        dtype=saved.dtype,
+        compile=saved.compile,
+        untrained=saved.untrained,
+        runs_dir=run_dir.parent.parent,
+        download=False,
+        progress=progress,
+        decode_cache=saved.decode_cache,
+        batch_objects=saved.batch_objects,
+        feature_cache=saved.feature_cache or "off",
+        feature_cache_gb=saved.feature_cache_gb,
+        prefetch=saved.prefetch,
+        threads=saved.threads,
+        encoder_batch=saved.encoder_batch,
+        snapshot_every_s=saved.snapshot_every_s if snapshot_every_s is None else snapshot_every_s,
+        from_run=None if saved.from_run is None else Path(saved.from_run),
+    )
+
+
+# -- one run split across workers (multicam.workers runs the stages) ----------------------------------
+PART_DIR = "parts"
+
+
+class SplitStages(Protocol):
+    """Runs the parallel stages of a split run (:mod:`multicam.workers` runs them as Ray tasks)."""
+
+    def encode(self, chunks: Sequence[Sequence[int]]) -> int:
+        """Stage 1: each chunk's image features into the feature cache (:func:`encode_features`); frames encoded."""
+        ...
+
+    def track(self, groups: Sequence[Sequence[int]], part_dirs: Sequence[Path]) -> list[PartInfo]:
+        """Stage 2: each group of objects tracked into its part folder (``process_game(objects=, run_dir=)``)."""
+        ...
+
+
+def frame_chunks(frames: int, parts: int) -> list[range]:
+    """``frames`` sequence frames cut into at most ``parts`` disjoint, contiguous, near-equal ranges."""
+    parts = max(1, min(int(parts), int(frames)))
+    bounds = [round(k * frames / parts) for k in range(parts + 1)]
+    return [range(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def object_groups(object_ids: Sequence[int], parts: int) -> list[list[int]]:
+    """Object ids dealt round-robin into at most ``parts`` non-empty groups (near-equal sizes)."""
+    ids = sorted(set(int(i) for i in object_ids))
+    parts = max(1, min(int(parts), len(ids)))
+    return [ids[k::parts] for k in range(parts) if ids[k::parts]]
+
+
+def encode_features(game: str | Path, options: ProcessOptions, indices: Sequence[int]) -> int:
+    """Stage 1 of a split run: the image features of some sequence frames into the feature cache.
+
+    Frames already cached are skipped, so a retried chunk continues where it stopped.
+
+    Returns:
+        the number of frames encoded.
+    """
+    from multicam.engine import FeatureCache
+
+    cache_dir = _feature_cache_dir(options)
+    if cache_dir is None:
+        raise RunDirError(_NEEDS_CACHE)
+    opened = open_game(game)
+    prep = _prepare(opened, options)
+    engine = _build_engine(prep, options)
+    sha256 = checkpoint_sha256(prep.checkpoint) if prep.checkpoint is not None else None
+    clips = {name: opened.clip(name, cache_size=options.decode_cache) for name in opened.camera_names}
+    store = engine.feature_store(FeatureCache(cache_dir, int(options.feature_cache_gb * 2**30)), clips, sha256)
+    try:
+        return engine.encode_frames(prep.layout, clips, indices, store)
+    finally:
+        store.close()
+
+
+_NEEDS_CACHE = (
+    "--workers passes image features between workers through the feature cache: "
+    "leave --feature-cache on (auto or a folder every worker can reach)"
+)
+_PART_FIELDS = {
+    "format",
+    "format_version",
+    "kind",
+    "cameras",
+    "objects",
+    "status",
+    "started_at",
+    "finished_at",
+    "frames_written",
+    "error",
+    "process",
+    "tracked_objects",
+    "timings",
+    "memory",
+    "features",
+    "resumes",
+    "options",
+}
+
+
+def run_split(
+    game: str | Path | OpenGame,
+    options: ProcessOptions,
+    workers: WorkersInfo,
+    stages: SplitStages,
+    *,
+    run_dir: Path | None = None,
+) -> ProcessResult:
+    """One run of a game made by several workers, into one ordinary run folder.
+
+    Stage 1 computes the image features of disjoint chunks of the sequence in parallel into
+    the feature cache; stage 2 tracks groups of objects in separate SAM 2 states in parallel
+    (each part a run folder of its own under ``RUN/parts/``, tracking only its objects, which
+    sam2 tracks independently of each other); stage 3 merges the parts' masks frame by frame,
+    in the tracking order of a single-state run, into ``RUN/masks``. The parts' masks are
+    removed once merged (their manifests stay).
+
+    Args:
+        run_dir: continue this split run (its finished stages are not done again); default:
+            a new run folder.
+    """
+    opened = game if isinstance(game, OpenGame) else open_game(game)
+    cache_dir = _feature_cache_dir(options)
+    if cache_dir is None:
+        raise RunDirError(_NEEDS_CACHE)
+    if options.from_run is not None:
+        raise RunDirError("--workers and --from cannot be combined: a correction tracks only the changed objects")
+    options = options.model_copy(update={"feature_cache": str(cache_dir.resolve())})
+    check_runs_dir(options.runs_dir, opened.name)
+    prep = _prepare(opened, options)
+    cameras, objects_info = _cameras_and_objects(opened)
+    resumes: list[dict[str, Any]] = []
+    started_at = None
+    if run_dir is None:
+        run_dir = next_run_dir(options.runs_dir, opened.name, options.name)
+    else:  # a continued split run: the merge is done again from the parts
+        m = open_run(run_dir).manifest
+        started_at, resumes = m.started_at, [r.model_dump(exclude_unset=True) for r in m.resumes]
+        resumes.append({"at": now_iso(), "frames_kept": 0, "previous_status": m.status, "snapshot": False})
+        for path in [*(run_dir / "masks").glob("*.jsonl"), run_dir / "tracks.csv"]:
+            path.unlink(missing_ok=True)
+    manifest = {
+        "game": {"name": opened.name, "path": str(opened.game.path), "reference": opened.reference},
+        "reference": opened.reference,
+        "config": prep.config.model_dump(mode="json"),
+        "layout": prep.config.processing.layout,
+        "sequence_frames": len(prep.layout),
+        "offsets_resolved": opened.offsets_resolved,
+        "options": _run_options(options),
+        "prompts_sha256": prompts_digest(prep.prompts),
+        "inputs_sha256": inputs_digest(opened.game, options),
+        "workers": workers,
+        "process": ProcessInfo(pid=os.getpid(), host=socket.gethostname()),
+        "resumes": resumes,
+    }
+    t0 = time.perf_counter()
+    with run_lock(run_dir), RunWriter(run_dir, manifest, cameras, objects_info) as writer:
+        if started_at is not None:
+            writer.update(started_at=started_at)
+        writer.write_manifest()
+        chunks = frame_chunks(len(prep.layout), workers.count)
+        t = time.perf_counter()
+        encoded = stages.encode([list(c) for c in chunks])
+        info = workers.model_copy(
+            update={
+                "feature_chunks": len(chunks),
+                "frames_encoded": encoded,
+                "encode_s": round(time.perf_counter() - t, 3),
+            }
+        )
+        writer.update(workers=info)
+        writer.write_manifest()
+        groups = object_groups([p.object_id for p in prep.prompts], workers.count)
+        part_dirs = [run_dir / PART_DIR / f"part{k + 1}" for k in range(len(groups))]
+        t = time.perf_counter()
+        parts = stages.track(groups, part_dirs)
+        info = info.model_copy(update={"parts": parts, "track_s": round(time.perf_counter() - t, 3)})
+        writer.update(workers=info)
+        writer.write_manifest()
+        t = time.perf_counter()
+        frames = _merge_parts(prep, writer, [open_run(d) for d in part_dirs])
+        track_s = time.perf_counter() - t0
+        writer.update(
+            workers=info.model_copy(update={"merge_s": round(time.perf_counter() - t, 3)}),
+            timings={"track_s": round(track_s, 3), "frames_per_s": round(frames / track_s, 3) if track_s else None},
+        )
+    for d in part_dirs:  # merged: the parts' masks are in the run now
+        for path in [*(d / "masks").glob("*.jsonl"), d / "tracks.csv"]:
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (d / "masks").rmdir()
+    return ProcessResult(
+        run_dir=run_dir, frames=frames, untrained=options.untrained, track_s=track_s, manifest=writer.manifest
+    )
+
+
+def _merge_parts(prep: _Prepared, writer: RunWriter, parts: Sequence[Run]) -> int:
+    """Stage 3: every part's masks, frame by frame in the tracking order, into the run; frames written."""
+    first = parts[0].manifest
+    for part in parts:
+        m = part.manifest
+        if not part.is_complete or m.prompts_sha256 != first.prompts_sha256:
+            raise RunDirError(f"{part.path}: a part of the split run is {part.status} or from other prompts")
+        if m.mask_determinants != first.mask_determinants:
+            raise RunDirError(f"{part.path}: made with other settings than {parts[0].path}; continue the run again")
+    writer.update(**first.model_dump(exclude_unset=True, exclude=_PART_FIELDS))
+    writer.write_manifest()
+    cameras = prep.layout.camera_names
+    sources = [SourceMasks(part, cameras) for part in parts]
+    resolution = {name: prep.opened.clips[name].resolution_wh for name in cameras}
+    frames = 0
+    for frame in _copy_stream(prep, resolution, 0):
+        found = [fm for fm in (s.get(frame.camera, frame.frame) for s in sources) if fm is not None]
+        objects = sorted((o for fm in found for o in fm.objects), key=lambda o: o.object_id)
+        merged = frame.to_masks()
+        writer.write(
+            FrameMasks(
+                camera=merged.camera,
+                frame=merged.frame,
+                time=merged.time,
+                resolution_wh=merged.resolution_wh,
+                objects=tuple(objects),
+            )
+        )
+        frames += 1
+    return frames

@@ -112,3 +112,12 @@ def small_synth_game(tmp_path_factory) -> Path:
 def make_run():
     """:func:`write_run`, for tests to build runs whose answer they know."""
     return write_run
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray (2 CPUs) shared by every test that needs Ray; multicam's commands join it."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -9,9 +9,7 @@ Ctrl-C. This module only submits (at most ``max_parallel`` games at a time, the 
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from multicam.batch.plan import decide, process_options, runs_of
@@ -26,63 +24,18 @@ from multicam.batch.record import (
 from multicam.batch.spec import BatchError, GameJob
 from multicam.errors import MulticamError
 from multicam.rundir import now_iso
+from multicam.workers import alive_nodes, infeasible, ray_session
 
 POLL_S = 0.5
 CANCEL_WAIT_S = 30.0
-
-
-@contextlib.contextmanager
-def ray_session(address: str | None, cpus: int | None, *, log_to_driver: bool = False) -> Iterator[bool]:
-    """Connect to Ray: the session already open in this process, a cluster at ``address``
-    (``auto``, ``ray://HOST:10001``), or an embedded local Ray with ``cpus`` CPUs, shut down after.
-
-    Yields whether this call started the connection.
-    """
-    import ray
-
-    if ray.is_initialized():
-        yield False
-        return
-    try:
-        if address is None:
-            ray.init(
-                num_cpus=cpus or os.cpu_count() or 1,
-                include_dashboard=False,
-                log_to_driver=log_to_driver,
-                logging_level=logging.WARNING,
-            )
-        else:
-            ray.init(address=address, log_to_driver=log_to_driver, logging_level=logging.WARNING)
-    except ConnectionError as exc:
-        raise BatchError(
-            f"cannot connect to the Ray cluster at {address!r} ({exc}); start one with `ray start --head` "
-            f"or leave out --address for a local Ray"
-        ) from None
-    try:
-        yield True
-    finally:
-        ray.shutdown()
-
-
-def infeasible(nodes: Sequence[dict[str, float]], need: dict[str, float]) -> str | None:
-    """Why no node can ever run one task needing ``need`` (``{"CPU": 1, "GPU": 1}``), or ``None``."""
-    need = {k: v for k, v in need.items() if v > 0}
-    if any(all(node.get(k, 0.0) >= v for k, v in need.items()) for node in nodes):
-        return None
-    wanted = " and ".join(f"{v:g} {k}" for k, v in need.items())
-    have = "; ".join(", ".join(f"{node.get(k, 0.0):g} {k}" for k in need) for node in nodes) or "no node alive"
-    return (
-        f"no node of the Ray cluster can ever run one game with {wanted} (its nodes have: {have}); "
-        f"lower --gpus-per-game / --cpus-per-game, or add a node that has them"
-    )
 
 
 def check_resources(settings: BatchSettings) -> dict[str, float]:
     """Fail at once when no node can run a game with the resources asked; returns the cluster's totals."""
     import ray
 
-    nodes = [dict(n.get("Resources") or {}) for n in ray.nodes() if n.get("Alive")]
-    reason = infeasible(nodes, {"CPU": settings.cpus_per_game, "GPU": settings.gpus_per_game})
+    need = {"CPU": settings.cpus_per_game, "GPU": settings.gpus_per_game}
+    reason = infeasible(alive_nodes(), need, what="game", flags="--gpus-per-game / --cpus-per-game")
     if reason is not None:
         raise BatchError(reason)
     return {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
@@ -165,6 +118,9 @@ class _Driver:
             record_dir=self.record.path,
             since=self.record.started_at if s.force else None,
             threads=max(1, int(s.cpus_per_game)) if s.cpus_per_game >= 1 else None,
+            workers=s.workers_per_game,
+            gpus=s.gpus_per_game,
+            retries=s.retries,
         )
         ref = process_task.options(
             num_cpus=s.cpus_per_game,

@@ -49,6 +49,9 @@ class GameTask(_Frozen):
     record_dir: str
     since: str | None = None
     threads: int | None = None
+    workers: int = 1
+    gpus: float = 0.0
+    retries: int = 2
 
 
 class GameOutcome(_Frozen):
@@ -152,7 +155,7 @@ def _frames_written(run_dir: Path) -> int:
 
 def process_one(task: GameTask, progress=None, on_frame: Callable | None = None) -> GameOutcome:
     """Skip, resume or process one game, as ``multicam process`` would; user errors come back as ``failed``."""
-    from multicam.pipeline import inputs_digest, process_game, resume_run
+    from multicam.pipeline import inputs_digest, process_game
 
     node = node_name()
     started = now_iso()
@@ -180,7 +183,9 @@ def process_one(task: GameTask, progress=None, on_frame: Callable | None = None)
         counter = _FrameCounter(task.key, progress, on_frame)
         if decision.action == "resume":
             base["run_dir"] = str(decision.run_dir)
-            result = resume_run(decision.run_dir, progress=False, on_frame=counter)
+            result = _resume(decision.run_dir, counter)
+        elif task.workers > 1:
+            result = _split(task, game.path, options, counter)
         else:
             result = process_game(game.path, options, on_frame=counter)
         counter.flush()
@@ -195,6 +200,29 @@ def process_one(task: GameTask, progress=None, on_frame: Callable | None = None)
         untrained=result.untrained,
         finished_at=now_iso(),
     )
+
+
+def _resume(run_dir: Path, counter: _FrameCounter):
+    """Continue a game's interrupted run (split across workers or not)."""
+    from multicam.pipeline import resume_run
+    from multicam.rundir import open_run
+    from multicam.workers import resume_split
+
+    if open_run(run_dir).manifest.workers is None:
+        return resume_run(run_dir, progress=False, on_frame=counter)
+    result = resume_split(run_dir, progress=False)
+    counter.pending += result.frames  # the parts' frames, counted once the run is merged
+    return result
+
+
+def _split(task: GameTask, game: Path, options, counter: _FrameCounter):
+    """One game across ``task.workers`` Ray workers (nested tasks in the batch's Ray)."""
+    from multicam.workers import WorkerSettings, process_split
+
+    settings = WorkerSettings(count=task.workers, threads=task.threads, gpus=task.gpus, retries=task.retries)
+    result = process_split(game, options.model_copy(update={"progress": False}), settings)
+    counter.pending += result.frames
+    return result
 
 
 def _usable(outcome: GameOutcome, step: str) -> Path | StepRecord:

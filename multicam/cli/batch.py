@@ -24,6 +24,12 @@ def batch(
     cpus: int | None = typer.Option(None, "--cpus", min=1, help="CPUs of the local Ray (default: every core)."),
     cpus_per_game: float = typer.Option(1.0, "--cpus-per-game", min=0.0, help="CPUs Ray reserves for each game."),
     gpus_per_game: float = typer.Option(0.0, "--gpus-per-game", min=0.0, help="GPUs per game (0.5: two per GPU)."),
+    workers_per_game: int = typer.Option(
+        1,
+        "--workers-per-game",
+        min=1,
+        help="Split each game across N workers (multicam process --workers), each with --cpus-per-game CPUs.",
+    ),
     max_parallel: int | None = typer.Option(
         None, "--max-parallel", min=1, help="Games processed at once (default: as many as the resources allow)."
     ),
@@ -82,6 +88,7 @@ def batch(
         cpus=cpus,
         cpus_per_game=cpus_per_game,
         gpus_per_game=gpus_per_game,
+        workers_per_game=workers_per_game,
         max_parallel=max_parallel,
         retries=retries,
         force=force,

@@ -81,6 +81,19 @@ def process(
         help="A previous complete run of the game: track again only the objects whose prompts changed, "
         "copy the others' masks from it (when model, options, clips and layout are the same).",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Split the run across N Ray workers: image features of chunks of frames, then groups of objects "
+        "in separate SAM 2 states, in parallel; the masks are those of one worker.",
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="With --workers: a Ray cluster to join (auto, ray://HOST:10001); default: a local Ray.",
+    ),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="With --workers: GPUs per worker."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Track the prompted objects through every frame of every camera; write runs/<game>/<name>N/."""
@@ -93,7 +106,14 @@ def process(
             raise MulticamError(
                 "give either a GAME file or --resume RUN, not both: a resumed run keeps its game and settings"
             )
-        result = resume_run(resume, progress=not quiet)
+        from multicam.rundir import open_run
+
+        if open_run(resume).manifest.workers is not None:
+            from multicam.workers import resume_split
+
+            result = resume_split(resume, progress=not quiet, address=address)
+        else:
+            result = resume_run(resume, progress=not quiet)
         if result.untrained:
             typer.secho(f"warning: {UNTRAINED_WARNING}", fg=typer.colors.YELLOW, err=True)
         m = result.manifest
@@ -132,10 +152,23 @@ def process(
     opened = open_game(game)  # refuses a camera that never overlaps the reference
     for line in partial_overlaps(opened.timeline):
         typer.secho(f"note: {line}", fg=typer.colors.YELLOW, err=True)
-    result = process_game(opened, options)
+    if workers > 1 or address is not None:
+        from multicam.workers import WorkerSettings, process_split
+
+        settings = WorkerSettings(count=workers, address=address, threads=threads, gpus=gpus_per_worker)
+        result = process_split(game, options, settings)
+    else:
+        result = process_game(opened, options)
     m = result.manifest
     assert m is not None
     typer.echo(f"run written to {result.run_dir}")
+    if m.workers is not None:
+        w = m.workers
+        typer.echo(
+            f"  split across {w.count} worker(s), {w.threads_per_worker} thread(s) each: features "
+            f"{w.encode_s}s ({w.frames_encoded} frames), tracking {w.track_s}s "
+            f"({', '.join(str(p.objects) for p in w.parts)}), merge {w.merge_s}s"
+        )
     correction = m.correction
     if correction:
         if correction["reused"]:

@@ -273,6 +273,10 @@ class FeatureStore:
         self._writer: ThreadPoolExecutor | None = None
         self._futures: list[Future] = []
 
+    def contains(self, camera: str, frame: int) -> bool:
+        """Whether the cache holds a frame's feature maps."""
+        return self.cache.contains(self.space, self.clip_ids[camera], frame)
+
     def load(self, camera: str, frame: int, device: torch.device | str) -> list[torch.Tensor] | None:
         """A frame's feature maps, or None."""
         return self.cache.load(self.space, self.clip_ids[camera], frame, device)

@@ -326,6 +326,50 @@ class Engine:
         space = feature_space(self.info, self.options.seed, checkpoint_sha256)
         return FeatureStore(cache, space, {name: clip.path for name, clip in clips.items()})
 
+    def encode_frames(
+        self,
+        layout: SequenceLayout,
+        clips: Mapping[str, Clip],
+        indices: Sequence[int],
+        features: FeatureStore,
+    ) -> int:
+        """Compute the image features of some sequence frames into the feature cache.
+
+        Frames already cached are skipped (a retried chunk continues where it stopped). The
+        features are those tracking computes (same model, image size, dtype and encoder
+        batching), so tracking then reads them instead of running the image encoder.
+
+        Returns:
+            the number of frames encoded.
+        """
+        todo = [int(i) for i in indices if not features.contains(layout[i].camera, layout[i].frame)]
+        if not todo:
+            return 0
+        batch = self.encoder_batch(layout, True)
+        frames = FrameSource(
+            layout,
+            clips,
+            self.options.image_size,
+            device="cpu" if self.device.type == "cpu" else self.device,
+            features=None,
+            prefetch=max(self.options.prefetch, batch, 1),
+            encoder_batch=batch,
+        )
+        predictor = self.predictor
+        try:
+            frames.prefetch(todo)
+            with self._autocast(), torch.inference_mode():
+                for index in todo:
+                    _, out = frames.image_features(
+                        index, predictor.forward_image, self.device, forward_batch=predictor.forward_image_batch
+                    )
+                    where = layout[index]
+                    features.store(where.camera, where.frame, out)
+            features.flush()
+        finally:
+            frames.close()
+        return len(todo)
+
     def track(
         self,
         layout: SequenceLayout,

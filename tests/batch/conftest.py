@@ -30,15 +30,6 @@ def make_game(root: Path, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ray_local():
-    """One local Ray (2 CPUs) shared by every batch test; `multicam batch` joins it."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="session")
 def season_games(tmp_path_factory) -> Path:
     """A folder of three good games (game0..2) and two broken ones (bad prompts, missing clip)."""
     root = tmp_path_factory.mktemp("season")

@@ -189,3 +189,26 @@ def test_a_request_no_node_can_satisfy_fails_at_once(ray_local, one_game, tmp_pa
     assert message in str(result.exception) and "no node of the Ray cluster" in str(result.exception)
     assert time.perf_counter() - t0 < 30
     assert not (tmp_path / "runs" / "_batches").exists()  # nothing started
+
+
+def test_workers_per_game_split_each_game_with_the_masks_of_one_task(ray_local, one_game, tmp_path):
+    options = [o for o in OPTIONS if o not in ("--feature-cache", "off")]  # a split passes features through it
+    runs = tmp_path / "runs"
+    flags = ["--workers-per-game", "2", "--threads", "1", "-q"]
+    result = CliRunner().invoke(app, ["batch", str(one_game), "--runs-dir", str(runs), *flags, *options])
+    assert result.exit_code == 0, result.output
+    (record_dir,) = (runs / "_batches").iterdir()
+    (game,) = read_record(record_dir).games
+    assert (game.status, game.frames) == ("complete", FRAMES)
+    split = open_run(game.run_dir)
+    assert split.manifest.workers is not None and len(split.manifest.workers.parts) == 2
+    single = CliRunner().invoke(
+        app, ["process", str(one_game), "--runs-dir", str(tmp_path / "single"), "--threads", "1", *OPTIONS, "-q"]
+    )
+    assert single.exit_code == 0, single.output
+    single_dir = Path(single.output.split("run written to ")[1].split("\n")[0])
+    assert lines_per_camera(single_dir) == lines_per_camera(split.path)
+    for name in split.cameras:
+        assert (single_dir / "masks" / f"{name}.jsonl").read_text() == (
+            split.path / "masks" / f"{name}.jsonl"
+        ).read_text()

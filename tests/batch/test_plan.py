@@ -11,10 +11,10 @@ import pytest
 from multicam.batch import BatchError, BatchRecord, BatchSettings, GameOptions, read_record, resolve_sources
 from multicam.batch.plan import RunSeen, decide, runs_of
 from multicam.batch.record import GameRecord, status_table, write_record
-from multicam.batch.runner import infeasible
 from multicam.batch.tasks import GameTask, process_one
 from multicam.game import load_game
 from multicam.pipeline import ProcessOptions, inputs_digest
+from multicam.workers import infeasible
 
 from .conftest import make_game
 
@@ -227,7 +227,7 @@ def test_a_worker_that_cannot_see_the_files_names_path_and_node(tmp_path, what, 
     ],
 )
 def test_infeasible(nodes, need, fits):
-    reason = infeasible(nodes, need)
+    reason = infeasible(nodes, need, what="game", flags="--gpus-per-game")
     assert (reason is None) == fits
     if not fits:
         assert "no node of the Ray cluster" in reason
