@@ -539,14 +539,30 @@ def test_render_run_decodes_each_camera_frame_once(tiny_run, tmp_path, counted_c
     assert {p.name for p in (tmp_path / "out").iterdir()} == {f"{n}.mp4" for n in names}
 
 
-def test_render_run_pictures_equal_the_one_video_at_a_time_plan(tiny_run, tmp_path):
-    """The one-pass videos hold the pictures plan_render's separate jobs draw (camera and mosaic)."""
-    from multicam.render import render_run
+def test_render_run_pictures_equal_the_one_video_at_a_time_plan(tiny_run, tmp_path, monkeypatch):
+    """The one-pass videos hold the pictures plan_render's separate jobs draw (camera and mosaic).
 
-    result = render_run(tiny_run, out_dir=tmp_path / "out")
-    for job, video in zip(plan_render(tiny_run, out_dir=tmp_path / "plan"), result.videos):
-        write_video(job.frames(), job.path, job.fps)
-        assert np.array_equal(decoded(job.path), decoded(video.path)), job.name
+    The pictures are compared as handed to the encoder: libx264 with frame threads does not give
+    bit-identical files for identical pictures from one run to the next on this machine (seen: 4
+    different encodings of the same 12 pictures in 10 runs), so comparing decoded videos is flaky.
+    """
+    import multicam.render as render
+
+    handed: dict[str, list[np.ndarray]] = {}
+    encode = render.write_video
+
+    def capture(frames, path, fps, **kwargs):
+        kept = handed.setdefault(Path(path).stem, [])
+        return encode((kept.append(f.copy()) or f for f in frames), path, fps, **kwargs)
+
+    monkeypatch.setattr(render, "write_video", capture)
+    result = render.render_run(tiny_run, out_dir=tmp_path / "out")
+    jobs = plan_render(tiny_run, out_dir=tmp_path / "plan")
+    assert [j.name for j in jobs] == [v.path.stem for v in result.videos] == ["a", "b", "mosaic"]
+    for job in jobs:
+        pictures = [f.copy() for f in job.frames()]
+        assert len(pictures) == len(handed[job.name]), job.name
+        assert all(np.array_equal(p, q) for p, q in zip(pictures, handed[job.name])), job.name
 
 
 @pytest.mark.parametrize(
