@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from multicam.court.analysis import analyse_run, load_court
-from multicam.court.view import court_canvas, top_down_at
-from multicam.report.calibration import find_calibration
+from multicam.court.analysis import analyse_run, find_calibration, load_court
+from multicam.court.view import FloorTracks, court_canvas, top_down_at
 from multicam.rundir import Run
 
 
@@ -19,11 +18,12 @@ def _analysis(run_path: str, calibration: str, versions: tuple[float, ...]):
 
     run = open_run(run_path)
     cameras, template = load_court(Path(calibration))
-    return analyse_run(run, cameras, template), court_canvas(template, width_px=560)
+    analysis = analyse_run(run, cameras, template)
+    return analysis, court_canvas(template, width_px=560), FloorTracks.from_rows(analysis.positions.rows)
 
 
 def court_analysis(run: Run, calibration: Path | None):
-    """``(CourtAnalysis, CourtCanvas)`` of a run, or None without a full calibration (a caption says why)."""
+    """``(CourtAnalysis, CourtCanvas, FloorTracks)`` of a run, or None without a full calibration."""
     from multicam.court.templates import CourtError
 
     cal = calibration or find_calibration(run)
@@ -44,12 +44,11 @@ def top_down_image(run: Run, calibration: Path | None, time: float, labels: dict
     got = court_analysis(run, calibration)
     if got is None:
         return None
-    from multicam.render import object_color_hex
+    from multicam.render import object_rgb
 
-    analysis, canvas = got
-    ids = {r.object_id for r in analysis.positions.rows}
-    colours = {i: tuple(int(object_color_hex(i)[k : k + 2], 16) for k in (1, 3, 5)) for i in ids}
-    return top_down_at(canvas, analysis.positions.rows, time, trail_s=2.0, labels=labels, colours=colours)
+    _, canvas, tracks = got
+    colours = {i: object_rgb(i) for i in tracks.times}
+    return top_down_at(canvas, tracks, time, trail_s=2.0, labels=labels, colours=colours)
 
 
 def draw_derived(

@@ -4,7 +4,9 @@ Drawing is done by functions over RGB ``uint8`` images of shape ``(H, W, 3)``:
 :func:`annotate_frame` overlays one camera frame's masks (translucent fills, contours, boxes
 and ``"<id> <name>"`` labels, coloured by object id so that an object has the same colour in
 every camera), :func:`draw_banner` marks frames (e.g. an untrained run) and :func:`mosaic`
-tiles several cameras into one picture.
+tiles several cameras into one picture. When the game has a calibration the mosaic also shows
+the court from above (:class:`CourtOverlay`): the run's floor positions, computed once before
+the pass, drawn as numbered dots with short trails at each tick's game time.
 
 Drawing costs little beside the video itself: each object's RLE is decoded once per frame
 (pycocotools) and everything else happens inside the object's box (fill blended with
@@ -41,6 +43,8 @@ from supervision.detection.compact_mask import _coco_rle_counts_to_array as _coc
 from supervision.detection.utils.boxes import spread_out_boxes
 
 from multicam.clips import Clip
+from multicam.court.templates import CourtError, CourtTemplate
+from multicam.court.view import FloorTracks, fit_court_canvas, top_down_at
 from multicam.errors import RunDirError
 from multicam.io import atomic_path
 from multicam.masks import FrameMasks
@@ -76,6 +80,11 @@ class OverlayStyle:
 def object_color(object_id: int) -> sv.Color:
     """The colour of an object id, the same in every camera, video and dashboard page."""
     return PALETTE.by_idx(int(object_id))
+
+
+def object_rgb(object_id: int) -> tuple[int, int, int]:
+    """``(r, g, b)`` of :func:`object_color`."""
+    return _rgb(object_color(object_id))
 
 
 def object_color_hex(object_id: int) -> str:
@@ -450,11 +459,16 @@ def mosaic(tiles: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
     return out
 
 
-def mosaic_tile_wh(resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH) -> tuple[int, int]:
-    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width`` (0: unscaled); even."""
+def mosaic_tile_wh(
+    resolutions_wh: Sequence[tuple[int, int]], max_width: int = MAX_MOSAIC_WIDTH, tiles: int | None = None
+) -> tuple[int, int]:
+    """Tile size for a mosaic: the largest camera size, scaled down to fit ``max_width`` (0: unscaled); even.
+
+    ``tiles``: how many tiles the grid holds (default: one per camera).
+    """
     w = max(r[0] for r in resolutions_wh)
     h = max(r[1] for r in resolutions_wh)
-    cols = grid_shape(len(resolutions_wh))[0]
+    cols = grid_shape(tiles if tiles is not None else len(resolutions_wh))[0]
     s = min(1.0, max_width / (cols * w)) if max_width > 0 else 1.0
     return max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
 
@@ -594,17 +608,19 @@ def iter_mosaic_frames(
     banner: str | None = None,
     fps: float | None = None,
     max_width: int = MAX_MOSAIC_WIDTH,
+    court: CourtOverlay | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield a synchronized grid of all cameras, one picture per game-time tick.
 
     Ticks run from the timeline's start to its end at ``fps`` (default: the fastest
     camera's rate); each tile shows its camera's frame nearest to the tick (black with
     "no frame" outside the camera's clip), captioned with camera, frame and game time.
-    A banner goes in a strip above the grid. (:func:`render_run` writes the same mosaic
-    from the per-camera frames it annotates anyway.)
+    A banner goes in a strip above the grid; with ``court``, the last tile is the court from above
+    at the tick. (:func:`render_run` writes the same mosaic from the per-camera frames it
+    annotates anyway.)
     """
     names = [n for n in timeline.names if n in clips]
-    grid = _MosaicGrid(timeline, names, [clips[n].info.resolution_wh for n in names], max_width, banner)
+    grid = _MosaicGrid(timeline, names, [clips[n].info.resolution_wh for n in names], max_width, banner, court)
     last: dict[str, tuple[int, np.ndarray]] = {}
     for t in timeline.ticks(fps):
         tiles = []
@@ -619,11 +635,47 @@ def iter_mosaic_frames(
                 )
                 last[name] = (index, grid.tile(name, index, t, image))
             tiles.append(last[name][1])
-        yield grid.picture(tiles)
+        yield grid.picture(tiles, t)
+
+
+@dataclass(frozen=True, eq=False)
+class CourtOverlay:
+    """The mosaic's court seen from above: the court's lines and the run's floor positions, indexed once.
+
+    Attributes:
+        template: the court drawn.
+        tracks: every object's floor positions (:class:`multicam.court.view.FloorTracks`).
+        trail_s: how far back the trails reach (s).
+    """
+
+    template: CourtTemplate
+    tracks: FloorTracks
+    trail_s: float = 2.0
+
+
+def court_overlay(run: Run, calibration: str | Path | None) -> tuple[CourtOverlay | None, tuple[str, ...]]:
+    """The court overlay of a run and what it leaves out, from the run's calibration file.
+
+    Positions are computed here, once (:func:`multicam.court.analysis.run_positions`), never per frame.
+    ``(None, ())`` without a calibration file; ``(None, (why,))`` for one that cannot be used (no camera
+    with ``K``, ``R`` and ``t``, say): the mosaic is then drawn without the court.
+    """
+    if calibration is None:
+        return None, ()
+    from multicam.court.analysis import load_court, run_positions
+
+    try:
+        cameras, template = load_court(Path(calibration))
+    except CourtError as exc:
+        return None, (f"no court in the mosaic: {exc}",)
+    except (TypeError, ValueError, IndexError) as exc:
+        return None, (f"no court in the mosaic: {calibration}: court_size_m or template is malformed ({exc})",)
+    positions, notes = run_positions(run, cameras)
+    return CourtOverlay(template, FloorTracks.from_rows(positions.rows)), notes
 
 
 class _MosaicGrid:
-    """How the mosaic is laid out: tile size, grid, captions and the banner strip."""
+    """How the mosaic is laid out: tile size, grid, captions, the banner strip and the court's tile."""
 
     def __init__(
         self,
@@ -632,12 +684,17 @@ class _MosaicGrid:
         resolutions_wh: Sequence[tuple[int, int]],
         max_width: int,
         banner: str | None,
+        court: CourtOverlay | None = None,
     ):
         self.timeline = timeline
         self.names = list(names)
-        self.tile_wh = mosaic_tile_wh(resolutions_wh, max_width)
+        self.tile_wh = mosaic_tile_wh(resolutions_wh, max_width, tiles=len(self.names) + (court is not None))
         self.banner = banner
+        self.court = court
         self._empty: dict[str, np.ndarray] = {}
+        if court is not None:
+            self._canvas = fit_court_canvas(court.template, self.tile_wh)
+            self._colours = {i: object_rgb(i) for i in court.tracks.times}
 
     def indices(self, t: float) -> dict[str, int | None]:
         """Each camera's frame shown at game time ``t`` (``None``: outside its clip)."""
@@ -652,8 +709,21 @@ class _MosaicGrid:
             self._empty[name] = draw_caption_into(fit_tile(None, self.tile_wh), f"{name}  no frame")
         return self._empty[name]
 
-    def picture(self, tiles: Sequence[np.ndarray]) -> np.ndarray:
-        """The mosaic of the cameras' tiles (in ``names`` order), under the banner strip."""
+    def court_tile(self, t: float) -> np.ndarray:
+        """The court from above at game time ``t``, letterboxed in a tile and captioned."""
+        assert self.court is not None
+        picture = top_down_at(self._canvas, self.court.tracks, t, self.court.trail_s, colours=self._colours)
+        tw, th = self.tile_wh
+        h, w = picture.shape[:2]
+        tile = np.zeros((th, tw, 3), dtype=np.uint8)
+        x0, y0 = (tw - w) // 2, (th - h) // 2
+        tile[y0 : y0 + h, x0 : x0 + w] = picture
+        return draw_caption_into(tile, f"court  t={t:.2f}s")
+
+    def picture(self, tiles: Sequence[np.ndarray], t: float) -> np.ndarray:
+        """The mosaic of the cameras' tiles (in ``names`` order) and the court at ``t``, under the banner strip."""
+        if self.court is not None:
+            tiles = [*tiles, self.court_tile(t)]
         grid = mosaic(tiles)
         return add_banner_strip(grid, self.banner) if self.banner else grid
 
@@ -788,6 +858,8 @@ class _Sources:
     out: Path
     banner: str | None
     gt_run: Run | None
+    court: CourtOverlay | None = None
+    notes: tuple[str, ...] = ()
 
     def masks(self, name: str) -> dict[int, FrameMasks]:
         return self.run.frames(name)
@@ -822,6 +894,7 @@ def _sources(
     cameras: Sequence[str] | None,
     with_ground_truth: bool,
     game_path: str | Path | None,
+    with_court: bool = False,
 ) -> _Sources:
     run = run if isinstance(run, Run) else open_run(run)
     timeline = run.timeline()
@@ -835,6 +908,11 @@ def _sources(
         if game.ground_truth_path is None:
             raise RunDirError(f"{game.path}: the game names no ground_truth folder; drop --gt")
         gt_run = open_run(game.ground_truth_path)
+    court, notes = None, ()
+    if with_court:
+        from multicam.court.analysis import find_calibration
+
+        court, notes = court_overlay(run, find_calibration(run, game.calibration_path))
     return _Sources(
         run=run,
         timeline=timeline,
@@ -843,6 +921,8 @@ def _sources(
         out=Path(out_dir) if out_dir is not None else run.path / "render",
         banner=banner_for(run),
         gt_run=gt_run,
+        court=court,
+        notes=notes,
     )
 
 
@@ -874,6 +954,7 @@ def plan_render(
     game_path: str | Path | None = None,
     style: OverlayStyle = OverlayStyle(),
     mosaic_width: int = MAX_MOSAIC_WIDTH,
+    with_court: bool = True,
 ) -> list[RenderJob]:
     """The videos to render for a run, one at a time: one per camera (``<camera>.mp4``) and ``mosaic.mp4``.
 
@@ -889,12 +970,14 @@ def plan_render(
         game_path: the game file, when the run's manifest does not record it.
         style: how masks are drawn.
         mosaic_width: most pixels across the mosaic (tiles are scaled down to fit); 0: unscaled.
+        with_court: add the court seen from above to the mosaic when the game has a calibration
+            (:func:`court_overlay`); without one the mosaic is the cameras alone.
 
     Raises:
         RunDirError: unknown camera, or the game file cannot be found.
         GameFileError: the game file or its clips are missing.
     """
-    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path, with_court and with_mosaic)
     objects = src.run.objects
     jobs: list[RenderJob] = []
     for name in src.cameras:
@@ -937,6 +1020,7 @@ def plan_render(
                     banner=src.banner,
                     fps=fps,
                     max_width=mosaic_width,
+                    court=src.court,
                 )
             finally:
                 for c in clips.values():
@@ -962,11 +1046,13 @@ class RenderResult:
         videos: the videos, cameras first (in timeline order), then the mosaic.
         camera_frames: camera frames decoded and annotated (each exactly once).
         seconds: wall time.
+        notes: what the mosaic's court left out, and why (e.g. a camera missing from the calibration).
     """
 
     videos: tuple[VideoResult, ...]
     camera_frames: int
     seconds: float
+    notes: tuple[str, ...] = ()
 
 
 def render_run(
@@ -979,6 +1065,7 @@ def render_run(
     game_path: str | Path | None = None,
     style: OverlayStyle = OverlayStyle(),
     mosaic_width: int = MAX_MOSAIC_WIDTH,
+    with_court: bool = True,
     queue_size: int = 4,
     progress: Callable[[str, int], None] | None = None,
 ) -> RenderResult:
@@ -1001,7 +1088,7 @@ def render_run(
     import time
 
     t0 = time.perf_counter()
-    src = _sources(run, out_dir, cameras, with_ground_truth, game_path)
+    src = _sources(run, out_dir, cameras, with_ground_truth, game_path, with_court and with_mosaic)
     one_pass = _OnePass(src, style, queue_size, progress or (lambda name, n: None))
     try:
         if with_mosaic:
@@ -1016,6 +1103,7 @@ def render_run(
         videos=tuple(one_pass.results[n] for n in order),
         camera_frames=sum(one_pass.done.values()),
         seconds=time.perf_counter() - t0,
+        notes=src.notes,
     )
 
 
@@ -1082,7 +1170,7 @@ class _OnePass:
         src = self.src
         sub = src.sub_timeline()
         resolutions = [src.run.cameras[n].resolution_wh for n in src.cameras]
-        grid = self.grid = _MosaicGrid(sub, src.cameras, resolutions, max_width, src.banner)
+        grid = self.grid = _MosaicGrid(sub, src.cameras, resolutions, max_width, src.banner, src.court)
         fps = max(c.fps for c in sub.cameras)
         writer = self.writers["mosaic"] = _VideoWriter(src.out / "mosaic.mp4", fps, self.queue_size)
         shown: dict[str, tuple[int, np.ndarray]] = {}
@@ -1095,7 +1183,7 @@ class _OnePass:
                         shown[name] = (index, tile)
                 known = index is not None and shown.get(name, (None,))[0] == index
                 tiles.append(shown[name][1] if known else grid.no_frame(name))
-            writer.put(grid.picture(tiles))
+            writer.put(grid.picture(tiles, t))
             self.report("mosaic", 1)
         self.results["mosaic"] = writer.finish()
 

@@ -145,7 +145,10 @@ def _run(game_path, template_spec, points, import_file, floor, camera_name, out,
         cameras = {}
         for cam, cc in clicks.cameras.items():
             opts = CalibrationOptions(max_error_px=max_error_px, focal_px=cc.focal_px or focal_px)
-            fits[cam] = calibrate_camera(cam, template, cc.points, sizes[cam], opts)
+            try:
+                fits[cam] = calibrate_camera(cam, template, cc.points, sizes[cam], opts)
+            except CourtError as exc:
+                raise CourtError(f"{points}: {exc}") from None
             cameras[cam] = fits[cam].camera
         source = f"clicked landmarks ({Path(points).name})"
     kept = {c: k for c, k in kept.items() if c in sizes and c not in cameras and tuple(k.resolution_wh) == sizes[c]}

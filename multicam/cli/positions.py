@@ -23,10 +23,9 @@ def positions(
     ),
 ) -> None:
     """Fuse every camera's view into floor positions per object and game-time step; the ball in 3-D."""
-    from multicam.court.analysis import analyse_run, load_court, positions_path, write_positions
+    from multicam.court.analysis import analyse_run, find_calibration, load_court, positions_path, write_positions
     from multicam.court.positions import PositionOptions
     from multicam.court.templates import CourtError
-    from multicam.report.calibration import find_calibration
     from multicam.rundir import open_run
 
     r = open_run(run)

@@ -15,6 +15,9 @@ def render(
     out: Path = typer.Option(None, "--out", help="Output folder (default: RUN/render)."),
     camera: list[str] = typer.Option(None, "--camera", help="Only this camera (repeat for several)."),
     mosaic: bool = typer.Option(True, "--mosaic/--no-mosaic", help="Also write mosaic.mp4, all angles in sync."),
+    court: bool = typer.Option(
+        True, "--court/--no-court", help="Add the court seen from above to the mosaic when the game has a calibration."
+    ),
     mosaic_width: int = typer.Option(
         1920, "--mosaic-width", min=0, help="Most pixels across the mosaic (tiles scaled to fit); 0: unscaled."
     ),
@@ -43,8 +46,11 @@ def render(
             game_path=game,
             style=style,
             mosaic_width=mosaic_width,
+            with_court=court,
             progress=lambda name, n: bar.update(n),
         )
+    for line in result.notes:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     for video in result.videos:
         w, h = video.resolution_wh
         typer.echo(f"{video.path.stem:<12} {video.frame_count:>6d} frames  {w}x{h}  {video.fps:g} fps  -> {video.path}")

@@ -69,15 +69,8 @@ def court_template_for(calibration: dict) -> CourtTemplate:
     )
 
 
-def analyse_run(
-    run,
-    cameras: dict[str, CameraModel],
-    template: CourtTemplate,
-    position_options: PositionOptions | None = None,
-    identity_options: IdentityOptions | None = None,
-) -> CourtAnalysis:
-    """Positions and identity moments of a run whose cameras are calibrated."""
-    popts = position_options or PositionOptions()
+def usable_cameras(run, cameras: dict[str, CameraModel]) -> tuple[dict[str, CameraModel], tuple[str, ...]]:
+    """The run's cameras that the calibration fits (same name and frame size), and a note for each one left out."""
     notes = []
     usable = {}
     for name, info in run.cameras.items():
@@ -90,8 +83,35 @@ def analyse_run(
             )
         else:
             usable[name] = cam
+    return usable, tuple(notes)
+
+
+def run_steps(run) -> list[Step]:
+    """The run's game-time steps from its tracks.csv (none without one)."""
     tracks = read_tracks(run.path / "tracks.csv") if (run.path / "tracks.csv").is_file() else {}
-    steps = steps_from_run(run, tracks)
+    return steps_from_run(run, tracks)
+
+
+def run_positions(
+    run, cameras: dict[str, CameraModel], options: PositionOptions | None = None
+) -> tuple[Positions, tuple[str, ...]]:
+    """The fused floor positions of a run's objects, and what was left out (no identity moments: for pictures)."""
+    usable, notes = usable_cameras(run, cameras)
+    names = {i: o.name for i, o in run.objects.items()}
+    return compute_positions(usable, run_steps(run), names, options or PositionOptions()), notes
+
+
+def analyse_run(
+    run,
+    cameras: dict[str, CameraModel],
+    template: CourtTemplate,
+    position_options: PositionOptions | None = None,
+    identity_options: IdentityOptions | None = None,
+) -> CourtAnalysis:
+    """Positions and identity moments of a run whose cameras are calibrated."""
+    popts = position_options or PositionOptions()
+    usable, notes = usable_cameras(run, cameras)
+    steps = run_steps(run)
     names = {i: o.name for i, o in run.objects.items()}
     positions = compute_positions(usable, steps, names, popts)
     airborne = {n.lower() for n in popts.airborne}
@@ -117,7 +137,33 @@ def analyse_run(
             ]
             if d:
                 disagreement.setdefault(cam, []).append((s.time, float(np.median(d))))
-    return CourtAnalysis(positions, tuple(steps), tuple(moments), template, disagreement, tuple(notes))
+    return CourtAnalysis(positions, tuple(steps), tuple(moments), template, disagreement, notes)
+
+
+def find_calibration(run, game_calibration: Path | None = None) -> Path | None:
+    """The calibration file of a run's game, if one can be found.
+
+    Looked up in order: ``game_calibration`` (the loaded game file's ``calibration``, when the caller has
+    it), the ``calibration`` of the game as the run's manifest recorded it (relative to the game file),
+    then ``manifest.calibration`` relative to the run directory (ground truth writes
+    ``../calibration.json``), then ``calibration.json`` in the run directory's parent.
+    """
+    candidates = [] if game_calibration is None else [Path(game_calibration)]
+    game_path, game = run.game_path(), run.manifest.game_config
+    rel = None if game is None else game.calibration
+    if rel is not None:
+        if rel.is_absolute():
+            candidates.append(rel)
+        elif game_path:
+            candidates.append(game_path.parent / rel)
+    own = run.manifest.calibration
+    if own:
+        candidates.append(run.path / own)
+    candidates.append(run.path.parent / "calibration.json")
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    return None
 
 
 def load_court(calibration_path: Path) -> tuple[dict[str, CameraModel], CourtTemplate]:

@@ -212,7 +212,10 @@ def calibrate_camera(
     """
     opts = options or CalibrationOptions()
     names = list(clicks)
-    world = template.xy(names)
+    try:
+        world = template.xy(names)
+    except CourtError as exc:
+        raise CourtError(f"camera {camera}: {exc}") from None
     image = np.array([clicks[n] for n in names], dtype=np.float64).reshape(-1, 2)
     w, h = resolution_wh
     if len(names) < MIN_LANDMARKS:

@@ -20,6 +20,7 @@ clicked in 2 or more cameras and triangulated with the imported cameras.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -35,6 +36,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 FILESTORAGE_SUFFIXES = (".yml", ".yaml", ".xml")
+FORMATS = "OpenCV FileStorage (.yml, .yaml, .xml), anipose (.toml) or JSON (.json)"
 
 
 def _matrix(value, shape: tuple[int, ...], where: str) -> np.ndarray:
@@ -69,13 +71,20 @@ def _camera(name: str, size, k, dist, rot, rvec, t, where: str) -> CameraModel:
     return CameraModel(name, (int(wh[0]), int(wh[1])), kk, r, _matrix(t, (3,), f"{where}: {name}: translation"), d)
 
 
+def _opencv_reason(exc: BaseException) -> str:
+    """What an OpenCV parse error says about the file (``line 11: Incorrect indentation``), without OpenCV's
+    own source location; the whole last line of the error when it names no line of the file."""
+    text = str(exc.__cause__ or exc).strip().splitlines()[-1]
+    found = re.search(r"\((\d+)\): (.+?)'?$", text)
+    return f"line {found[1]}: {found[2]}" if found else text
+
+
 def read_opencv(path: Path, default_name: str | None = None) -> dict[str, CameraModel]:
     """Cameras from an OpenCV FileStorage YAML/XML file (see the module docstring)."""
     try:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
     except (cv2.error, SystemError) as exc:  # a parse error surfaces as either, depending on the build
-        detail = str(exc.__cause__ or exc).strip().splitlines()[-1]
-        raise CourtError(f"{path}: not an OpenCV FileStorage file ({detail})") from None
+        raise CourtError(f"{path}: not an OpenCV FileStorage file ({_opencv_reason(exc)})") from None
     if not fs.isOpened():
         raise CourtError(f"{path}: cannot be read as an OpenCV FileStorage file")
 
@@ -189,6 +198,8 @@ def read_calibration(path: str | Path, default_name: str | None = None) -> dict[
     path = Path(path)
     if not path.is_file():
         raise CourtError(f"calibration file not found: {path}")
+    if path.stat().st_size == 0:
+        raise CourtError(f"{path}: the file is empty; give the calibration itself: {FORMATS}")
     suffix = path.suffix.lower()
     if suffix in FILESTORAGE_SUFFIXES:
         return read_opencv(path, default_name)
@@ -196,10 +207,7 @@ def read_calibration(path: str | Path, default_name: str | None = None) -> dict[
         return read_anipose(path)
     if suffix == ".json":
         return read_json(path)
-    raise CourtError(
-        f"{path}: unknown calibration format {suffix or '(no extension)'!r}; give OpenCV FileStorage "
-        "(.yml, .yaml, .xml), anipose (.toml) or JSON (.json)"
-    )
+    raise CourtError(f"{path}: unknown calibration format {suffix or '(no extension)'!r}; give {FORMATS}")
 
 
 def triangulate(cameras: list[CameraModel], pixels: list[np.ndarray]) -> np.ndarray:

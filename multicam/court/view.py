@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -109,9 +109,72 @@ def draw_objects(
     return img
 
 
+@dataclass(frozen=True, eq=False)
+class FloorTracks:
+    """Each object's floor positions in time order, indexed so that any moment is drawn without a scan.
+
+    Built once from position rows (:meth:`from_rows`); :meth:`at` then finds a moment's window of
+    each object's positions by binary search, so drawing every frame of a long game costs the
+    positions in the trails, not all the rows.
+
+    Attributes:
+        times: ``{object_id: (N,)}`` step times (s), increasing.
+        xy: ``{object_id: (N, 2)}`` floor metres at those times.
+        step_s: the shortest time between two steps (0.1 s with fewer than two steps).
+    """
+
+    times: dict[int, np.ndarray] = field(repr=False)
+    xy: dict[int, np.ndarray] = field(repr=False)
+    step_s: float = 0.1
+
+    @classmethod
+    def from_rows(cls, rows: Sequence) -> FloorTracks:
+        """From position rows (:class:`multicam.court.positions.PositionRow`); rows without a position are left out."""
+        steps = np.unique([float(r.time) for r in rows])
+        step_s = float(np.diff(steps).min()) if len(steps) >= 2 else 0.1
+        by_id: dict[int, list[tuple[float, float, float]]] = {}
+        for r in rows:
+            if r.x_m is not None and r.y_m is not None:
+                by_id.setdefault(int(r.object_id), []).append((float(r.time), float(r.x_m), float(r.y_m)))
+        times, xy = {}, {}
+        for oid, pts in by_id.items():
+            arr = np.array(pts, dtype=np.float64)
+            arr = arr[np.argsort(arr[:, 0], kind="stable")]
+            times[oid], xy[oid] = arr[:, 0], arr[:, 1:]
+        return cls(times, xy, step_s)
+
+    def at(self, time: float, trail_s: float = 2.0) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray]]:
+        """``(positions, trails)`` at game time ``time``: each object's latest position at or before it, and
+        its positions over the last ``trail_s`` seconds (oldest first).
+
+        An object whose latest position is older than three steps (at least 0.25 s) has no position
+        (it is gone), only what is left of its trail.
+        """
+        gone_after = max(3 * self.step_s, 0.25)
+        now: dict[int, tuple[float, float]] = {}
+        trails: dict[int, np.ndarray] = {}
+        for oid, times in self.times.items():
+            lo = int(np.searchsorted(times, time - trail_s, side="left"))
+            hi = int(np.searchsorted(times, time + 1e-6, side="right"))
+            if hi <= lo:
+                continue
+            trails[oid] = self.xy[oid][lo:hi]
+            if time - times[hi - 1] <= gone_after:
+                x, y = trails[oid][-1]
+                now[oid] = (float(x), float(y))
+        return now, trails
+
+
+def fit_court_canvas(template: CourtTemplate, box_wh: tuple[int, int], margin_m: float = 1.5) -> CourtCanvas:
+    """The largest :func:`court_canvas` that fits in a ``box_wh`` picture (the court's aspect kept)."""
+    bw, bh = box_wh
+    aspect = (template.length_m + 2 * margin_m) / (template.width_m + 2 * margin_m)
+    return court_canvas(template, width_px=max(1, min(int(bw), int(bh * aspect))), margin_m=margin_m)
+
+
 def top_down_at(
     canvas: CourtCanvas,
-    rows,
+    rows: Sequence | FloorTracks,
     time: float,
     trail_s: float = 2.0,
     labels: Mapping[int, str] | None = None,
@@ -121,21 +184,13 @@ def top_down_at(
 
     Args:
         canvas: :func:`court_canvas` of the game's court.
-        rows: position rows (:class:`multicam.court.positions.PositionRow`) of every object and step.
+        rows: position rows (:class:`multicam.court.positions.PositionRow`) of every object and step, or
+            the :class:`FloorTracks` built from them once (for drawing many moments).
         time: the moment shown (s).
         trail_s: how far back the trails reach (s).
         labels: text in each dot (default: the id).
         colours: RGB per object (default: :func:`object_colour`).
     """
-    now: dict[int, tuple[float, float]] = {}
-    now_t: dict[int, float] = {}
-    trails: dict[int, list[tuple[float, float]]] = {}
-    for r in rows:
-        if r.x_m is None or r.time > time + 1e-6 or r.time < time - trail_s:
-            continue
-        trails.setdefault(r.object_id, []).append((r.x_m, r.y_m))
-        if r.time >= now_t.get(r.object_id, -np.inf):
-            now[r.object_id], now_t[r.object_id] = (r.x_m, r.y_m), r.time
-    step = min((abs(b.time - a.time) for a, b in zip(rows, rows[1:]) if b.time != a.time), default=0.1)
-    recent = {i: xy for i, xy in now.items() if time - now_t[i] <= max(3 * step, 0.25)}  # gone objects vanish
-    return draw_objects(canvas, recent, trails, labels, colours)
+    tracks = rows if isinstance(rows, FloorTracks) else FloorTracks.from_rows(rows)
+    now, trails = tracks.at(time, trail_s)
+    return draw_objects(canvas, now, trails, labels, colours)

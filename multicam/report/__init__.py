@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multicam.court.analysis import find_calibration
 from multicam.io import write_text_atomic
 from multicam.report.builder import Moment, Report, ReportOptions, build_report, court_section
-from multicam.report.calibration import Calibration, find_calibration, find_clips, load_calibration
+from multicam.report.calibration import Calibration, find_clips, load_calibration
 from multicam.report.record import CourtSection
 from multicam.rundir import Run
 

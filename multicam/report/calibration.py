@@ -84,31 +84,6 @@ def game_config(run: Run) -> tuple[Path | None, GameConfig | None]:
     return run.game_path(), run.manifest.game_config
 
 
-def find_calibration(run: Run) -> Path | None:
-    """The calibration file of a run's game, if one can be found.
-
-    Looked up in order: the game file's ``calibration`` (relative to the game file, see
-    :func:`game_config`), then ``manifest.calibration`` relative to the run directory (ground
-    truth writes ``../calibration.json``), then ``calibration.json`` in the run directory's parent.
-    """
-    game_path, game = game_config(run)
-    rel = None if game is None else game.calibration
-    candidates = []
-    if rel is not None:
-        if rel.is_absolute():
-            candidates.append(rel)
-        elif game_path:
-            candidates.append(game_path.parent / rel)
-    own = run.manifest.calibration
-    if own:
-        candidates.append(run.path / own)
-    candidates.append(run.path.parent / "calibration.json")
-    for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    return None
-
-
 def find_clips(run: Run) -> dict[str, Path]:
     """The video clip of each camera of a run's game, for the cameras whose clip exists.
 

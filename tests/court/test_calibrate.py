@@ -109,7 +109,7 @@ CORNERS = ["corner_left_near", "corner_right_near", "corner_right_far", "corner_
             "twisted",
         ),
         ({**_side(CORNERS), "center": (5000.0, 10.0)}, "outside the 960x540 image"),
-        ({**_side(CORNERS), "penalty_spot": (10.0, 10.0)}, "no landmark"),
+        ({**_side(CORNERS), "penalty_spot": (10.0, 10.0)}, "camera side: template .basketball_fiba. has no landmark"),
     ],
 )
 def test_degenerate_clicks_are_refused(clicks, message, fiba):

@@ -137,7 +137,9 @@ BROKEN = [
     ("cal.toml", "[metadata]\nerror = 1\n", "no \\[cam_N\\] tables"),
     ("cal.toml", '[cam_0]\nname = "a"\nfisheye = true\n', "fisheye"),
     ("cal.yml", "%YAML:1.0\n---\nfoo: 1\n", "no camera_matrix"),
-    ("cal.yml", "%YAML:1.0\n---\ncamera_matrix: [1, 2\n", "OpenCV FileStorage"),
+    ("cal.yml", "%YAML:1.0\n---\ncamera_matrix: [1, 2\n", "OpenCV FileStorage file \\(line 3: Missing ,"),
+    ("cal.yml", "", "the file is empty"),
+    ("cal.toml", "", "the file is empty"),
     ("missing.json", None, "not found"),
 ]
 

@@ -103,6 +103,43 @@ def _crashed(w: World) -> list[str]:
     return ["report", w.run, "--no-appearance"]
 
 
+# The court's sample files and writers come from tests/court, imported on use: benchmarks/reliability_cases.py
+# runs this table with an older checkout's tests/ first on the path, which may have no court folder.
+def _import(w: World, name: str, sample: str, damage: Callable[[str], str]) -> list:
+    """``calibrate --import NAME``: a sample file of tests/court/test_import.py, damaged."""
+    from tests.court import test_import
+
+    return ["calibrate", w.game, "--import", w.write(name, damage(getattr(test_import, sample)))]
+
+
+def _calibration(w: World, sizes: dict[str, tuple[int, int]], drop: str = "") -> list:
+    """``calibrate --import`` of a calibration.json with a camera per ``sizes`` (each without the field ``drop``)."""
+    import cv2
+
+    from multicam.court.camera import CameraModel, calibration_json
+    from tests.court.test_import import RVEC, TVEC, K
+
+    data = calibration_json([CameraModel(n, wh, K, cv2.Rodrigues(RVEC)[0], TVEC) for n, wh in sizes.items()], None)
+    for cam in data["cameras"].values():
+        cam.pop(drop, None)
+    return ["calibrate", w.game, "--import", w.write("cal.json", json.dumps(data))]
+
+
+def _clicks(w: World, points: dict[str, list[float]], template: str | dict = "basketball_fiba") -> list:
+    """``calibrate --template TEMPLATE --points clicks.yaml`` with these clicks in camera a (64x48); a template
+    given as a mapping is the user's own file court.yaml."""
+    from tests.court.conftest import write_yaml
+
+    if isinstance(template, dict):
+        template = write_yaml(w.root / "court.yaml", template)
+    clicks = write_yaml(w.root / "clicks.yaml", {"cameras": {"a": {"frame": 0, "points": points}}})
+    return ["calibrate", w.game, "--template", template, "--points", clicks]
+
+
+# four court landmarks spread over camera a's picture, and the world's image sizes
+FOUR_CLICKS = {"corner_left_near": [4, 44], "corner_right_near": [60, 44], "halfway_far": [32, 6], "center": [32, 24]}
+SIZES = {"a": (64, 48), "b": (80, 60)}
+
 # (id, what the user does -> argv, exit code, words the error line must hold)
 CASES: list[tuple[str, Callable[[World], list], int, str]] = [
     # -- game files ---------------------------------------------------------------------------------
@@ -325,6 +362,87 @@ CASES: list[tuple[str, Callable[[World], list], int, str]] = [
         "not a multicam batch record",
     ),
     ("season of not a record", lambda w: ["report", "--season", w.write("rec.json", "[]")], 2, "batch record"),
+    # -- calibration files and court templates ----------------------------------------------------------
+    (
+        "calibration unknown format",
+        lambda w: ["calibrate", w.game, "--import", w.write("cal.txt", "K = 1\nthe camera is fine\n")],
+        2,
+        "cal.txt: unknown calibration format '.txt'",
+    ),
+    (
+        "calibration broken OpenCV YAML",
+        lambda w: _import(w, "cal.yml", "OPENCV_YAML", lambda text: text.replace(" ]", "", 1)),
+        2,
+        "cal.yml: not an OpenCV FileStorage file (line 11: ",
+    ),
+    (
+        "calibration broken anipose TOML",
+        lambda w: _import(w, "cal.toml", "ANIPOSE_TOML", lambda text: text[: len(text) // 2]),
+        2,
+        "cal.toml: not valid TOML",
+    ),
+    ("calibration JSON without K", lambda w: _calibration(w, SIZES, drop="K"), 2, "camera 'a' has no camera matrix"),
+    (
+        "calibration lacks a camera",
+        lambda w: _calibration(w, {"a": SIZES["a"]}),
+        2,
+        "cal.json: camera(s) ['b'] of the game are missing",
+    ),
+    (
+        "calibration image size",
+        lambda w: _calibration(w, {**SIZES, "b": (1280, 720)}),
+        2,
+        "camera b is calibrated for 1280x720 images but its clip is 80x60",
+    ),
+    (
+        "calibration empty file",
+        lambda w: ["calibrate", w.game, "--import", w.write("cal.yml", "")],
+        2,
+        "cal.yml: the file is empty",
+    ),
+    (
+        "calibration missing",
+        lambda w: ["calibrate", w.game, "--import", w.root / "nope.json"],
+        2,
+        "calibration file not found",
+    ),
+    (
+        "clicks three landmarks",
+        lambda w: _clicks(w, {k: FOUR_CLICKS[k] for k in list(FOUR_CLICKS)[:3]}),
+        2,
+        "clicks.yaml: camera a: 3 landmark(s) clicked, at least 4 are needed",
+    ),
+    (
+        "clicks on one court line",
+        lambda w: _clicks(
+            w,
+            {
+                "corner_left_near": [4, 44],
+                "three_left_baseline_near": [8, 38],
+                "key_left_baseline_near": [14, 30],
+                "corner_left_far": [24, 10],
+            },
+        ),
+        2,
+        "clicks.yaml: camera a: the clicked landmarks (corner_left_near, three_left_baseline_near",
+    ),
+    (
+        "clicks unknown landmark",
+        lambda w: _clicks(w, {**FOUR_CLICKS, "penalty_spot": [20, 20]}),
+        2,
+        "clicks.yaml: camera a: template 'basketball_fiba' has no landmark(s) ['penalty_spot']",
+    ),
+    (
+        "court template three landmarks",
+        lambda w: _clicks(
+            w,
+            FOUR_CLICKS,
+            {"name": "mine", "length_m": 28, "width_m": 15, "landmarks": {"a": [0, 0], "b": [28, 0], "c": [0, 15]}},
+        ),
+        2,
+        "court.yaml: landmarks: a template needs at least 4 named landmarks",
+    ),
+    ("court template unknown", lambda w: _clicks(w, FOUR_CLICKS, "basketbal"), 2, "unknown court template 'basketbal'"),
 ]
 
 
