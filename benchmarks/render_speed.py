@@ -111,7 +111,7 @@ def make_portrait_game(seconds: float, seed: int = 3, root: Path | None = None) 
     game = {"name": folder.name, "reference": game["reference"], "cameras": list(game["cameras"])}
     with (folder / "game.yaml").open("w") as fh:
         YAML().dump(game, fh)
-    manifest = {"game_path": str((folder / "game.yaml").resolve()), "reference": source.manifest["reference"]}
+    manifest = {"game_path": str((folder / "game.yaml").resolve()), "reference": source.manifest.reference}
     with RunWriter(folder / "truth", manifest, cameras, list(source.objects.values()), kind="ground_truth") as w:
         for cam in cameras:
             for index, fm in sorted(source.frames(cam.name).items()):
@@ -137,7 +137,7 @@ def run_with_objects(folder: Path, objects: int) -> Path:
     keep = sorted(truth.objects)[:objects]
     if len(keep) < objects:
         raise SystemExit(f"{folder} has only {len(keep)} objects")
-    manifest = {k: truth.manifest[k] for k in ("game_path", "reference")}
+    manifest = {"game_path": str(truth.manifest.game_path), "reference": truth.manifest.reference}
     with RunWriter(path, manifest, list(truth.cameras.values()), [truth.objects[k] for k in keep]) as w:
         for cam in truth.cameras:
             for _, fm in sorted(truth.frames(cam).items()):

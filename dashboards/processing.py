@@ -8,7 +8,6 @@ camera's ``frame_count``, and ``status``): nothing but the run directory couples
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -52,12 +51,13 @@ def previous_run(runs_dir: Path, game_name: str, game_path: Path) -> Path | None
     for name in run_dirs(runs_dir, game_name):
         path = runs_dir / game_name / name
         try:
-            m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            m = read_manifest(path / MANIFEST)
+        except (OSError, RunDirError):
             continue
-        same_game = Path(str((m.get("game") or {}).get("path", ""))).resolve() == Path(game_path).resolve()
-        if m.get("kind", "run") == "run" and m.get("status") == "complete" and same_game:
-            found.append((str(m.get("finished_at") or ""), path.stat().st_mtime, path))
+        recorded = m.recorded_game_path
+        same_game = recorded is not None and Path(recorded).resolve() == Path(game_path).resolve()
+        if m.kind == "run" and m.status == "complete" and same_game:
+            found.append((m.finished_at or "", path.stat().st_mtime, path))
     return max(found)[2] if found else None
 
 

@@ -222,10 +222,13 @@ class RayStages:
                     ray.get(done)  # raises the first failure
                     bar.update(count(ready) - bar.n)
             return ray.get(list(refs))
-        except BaseException:
+        except BaseException as exc:
             for ref in refs:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
+            cause = getattr(exc, "cause", None)  # a task's own error, wrapped by Ray
+            if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(cause, MulticamError):
+                raise cause from None
             raise
 
 

@@ -220,3 +220,14 @@ def test_split_run_needs_the_feature_cache(staggered_game, tmp_path, ray_local):
     )
     assert isinstance(result.exception, MulticamError)
     assert "--feature-cache" in str(result.exception)
+
+
+def test_a_user_error_in_a_worker_comes_back_as_itself(tmp_path, ray_local):
+    from multicam.errors import GameFileError
+    from multicam.pipeline import ProcessOptions
+    from multicam.workers import RayStages, WorkerSettings
+
+    missing = tmp_path / "gone" / "game.yaml"  # e.g. not on the shared storage of the worker's node
+    stages = RayStages(str(missing), ProcessOptions(untrained=True, progress=False), WorkerSettings(retries=0), 1)
+    with pytest.raises(GameFileError, match="gone"):
+        stages.encode([[0], [1]])

@@ -124,7 +124,7 @@ def build_season(record: BatchRecord, options: ReportOptions | None = None, *, a
 def season_html(season: Season, out_dir: Path) -> str:
     """A self-contained page: one row per game, linking to each game's report."""
     from multicam.manifest import UNTRAINED_WARNING
-    from multicam.report.html import _CSS, _fmt, _score_colour
+    from multicam.report.html import PAGE_CSS, fmt_number, score_colour
 
     rows = []
     for g in season.games:
@@ -134,10 +134,10 @@ def season_html(season: Season, out_dir: Path) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(g.kinds.items()))
         rows.append(
             f"<tr><td>{link}</td><td>{html.escape(g.status)}{' (untrained)' if g.untrained else ''}</td>"
-            f"<td class='num' style='color:{_score_colour(g.score)}'><b>{_fmt(g.score)}</b></td>"
+            f"<td class='num' style='color:{score_colour(g.score)}'><b>{fmt_number(g.score)}</b></td>"
             f"<td class='num'>{'-' if g.flagged is None else g.flagged}</td><td>{html.escape(kinds)}</td>"
             f"<td class='num'>{'-' if g.frames is None else g.frames}</td>"
-            f"<td class='num'>{_fmt(g.seconds, 1)}</td><td class='num'>{_fmt(g.frames_per_s, 2)}</td>"
+            f"<td class='num'>{fmt_number(g.seconds, 1)}</td><td class='num'>{fmt_number(g.frames_per_s, 2)}</td>"
             f"<td>{html.escape(g.error or '')}</td></tr>"
         )
     t = season.totals
@@ -148,11 +148,11 @@ def season_html(season: Season, out_dir: Path) -> str:
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>multicam season - {html.escape(season.batch)}</title><style>{_CSS}</style></head><body>\n"
+        f"<title>multicam season - {html.escape(season.batch)}</title><style>{PAGE_CSS}</style></head><body>\n"
         f"<h1>Season: {html.escape(season.batch)}</h1>{banner}\n"
         f"<p>{t['games']} games, {t['reported']} with a report, {t['failed']} without a complete run; "
-        f"mean score <span class='score'>{_fmt(t['mean_score'])}</span>; {t['flagged']} moments flagged; "
-        f"{t['frames']} frames in {_fmt(t['seconds'], 1)} s of tracking.</p>\n"
+        f"mean score <span class='score'>{fmt_number(t['mean_score'])}</span>; {t['flagged']} moments flagged; "
+        f"{t['frames']} frames in {fmt_number(t['seconds'], 1)} s of tracking.</p>\n"
         "<table id='games'><tr><th>game</th><th>status</th><th>score</th><th>flagged</th><th>kinds</th>"
         "<th>frames</th><th>time (s)</th><th>frames/s</th><th>error</th></tr>\n" + "\n".join(rows) + "\n</table>\n"
         f"<p class='note'>record: {html.escape(season.record)}; made {html.escape(season.created_at)}</p>"

@@ -25,7 +25,7 @@ KIND_SYMBOL = {
     "wrong_object": "star-diamond",
 }
 
-_CSS = """
+PAGE_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:1.6em;margin-bottom:4px} h2{margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .banner{background:#b00020;color:#fff;padding:14px 18px;font-size:1.2em;font-weight:bold;border-radius:6px;margin:12px 0}
@@ -76,7 +76,7 @@ def render_html(data: ReportRecord, max_moments: int = 100) -> str:
     title = f"multicam report - {data.game}"
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+        f"<style>{PAGE_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
 
 
@@ -98,7 +98,7 @@ def _header(data: ReportRecord) -> str:
         f"<tr><td>created</td><td>{html.escape(data.created_at)}</td></tr></table>"
     )
     out.append(
-        f"<p>Overall score <span class='score'>{_fmt(overall)}</span> "
+        f"<p>Overall score <span class='score'>{fmt_number(overall)}</span> "
         f"&nbsp; moments to review: <b>{len(data.review)}</b></p>"
     )
     for n in data.notes:
@@ -111,7 +111,7 @@ def _scores_figure(data: ReportRecord) -> go.Figure:
     objs = list(data.objects)
     labels = [f"{o} {data.objects[o].name}" for o in objs]
     z = [[data.scores.objects[o].cameras.get(c) for c in cams] for o in objs]
-    text = [[_fmt(v) for v in row] for row in z]
+    text = [[fmt_number(v) for v in row] for row in z]
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -141,8 +141,8 @@ def _scores_figure(data: ReportRecord) -> go.Figure:
             x=per_obj,
             y=labels,
             orientation="h",
-            marker_color=[_score_colour(v) for v in per_obj],
-            text=[_fmt(v) for v in per_obj],
+            marker_color=[score_colour(v) for v in per_obj],
+            text=[fmt_number(v) for v in per_obj],
             textposition="auto",
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
             showlegend=False,
@@ -286,8 +286,8 @@ def _ground_text(data: ReportRecord) -> str:
         name = data.objects[o].name
         rows.append(
             f"<tr><td>{html.escape(o)} {html.escape(name)}</td><td class='num'>{v.compared}</td>"
-            f"<td class='num'>{v.flagged}</td><td class='num'>{_fmt(v.median_spread_m, 2)}</td>"
-            f"<td class='num'>{_fmt(v.max_spread_m, 2)}</td><td>{'yes' if v.scored else 'no'}</td></tr>"
+            f"<td class='num'>{v.flagged}</td><td class='num'>{fmt_number(v.median_spread_m, 2)}</td>"
+            f"<td class='num'>{fmt_number(v.max_spread_m, 2)}</td><td>{'yes' if v.scored else 'no'}</td></tr>"
         )
     return (
         f"<p>Foot points mapped to the ground with each camera's homography; cameras disagree when two of them "
@@ -301,13 +301,13 @@ def _ground_text(data: ReportRecord) -> str:
 def _scores_table(data: ReportRecord) -> str:
     rows = []
     for p in data.scores.pairs:
-        comps = ", ".join(f"{k} {_fmt(v)}" for k, v in p.components.items() if v is not None)
+        comps = ", ".join(f"{k} {fmt_number(v)}" for k, v in p.components.items() if v is not None)
         name = data.objects[str(p.object_id)].name
         rows.append(
             f"<tr><td>{html.escape(p.camera)}</td><td>{p.object_id} {html.escape(name)}</td>"
-            f"<td class='num'>{_fmt(p.score)}</td><td>{html.escape(comps) or '-'}</td></tr>"
+            f"<td class='num'>{fmt_number(p.score)}</td><td>{html.escape(comps) or '-'}</td></tr>"
         )
-    cams = " &nbsp; ".join(f"{html.escape(c)}: <b>{_fmt(v.score)}</b>" for c, v in data.scores.cameras.items())
+    cams = " &nbsp; ".join(f"{html.escape(c)}: <b>{fmt_number(v.score)}</b>" for c, v in data.scores.cameras.items())
     return (
         f"<p>Per camera: {cams}</p><details><summary>Score components per object and camera</summary>"
         "<table><tr><th>camera</th><th>object</th><th>score</th><th>components</th></tr>"
@@ -325,8 +325,8 @@ def _appearance_section(data: ReportRecord) -> str:
         name = data.objects[str(m.object_id)].name
         rows.append(
             f"<tr><td>{html.escape(m.camera)}</td><td>{m.object_id} {html.escape(name)}</td>"
-            f"<td class='num'>{_fmt(m.own)}</td><td>{m.best_other if m.best_other is not None else '-'}</td>"
-            f"<td class='num'>{_fmt(m.best_other_similarity)}</td>"
+            f"<td class='num'>{fmt_number(m.own)}</td><td>{m.best_other if m.best_other is not None else '-'}</td>"
+            f"<td class='num'>{fmt_number(m.best_other_similarity)}</td>"
             f"<td>{'<b>yes</b>' if m.flagged else 'no'}</td></tr>"
         )
     return (
@@ -359,11 +359,11 @@ def _review_table(data: ReportRecord, max_moments: int) -> str:
     )
 
 
-def _fmt(v: float | None, nd: int = 3) -> str:
+def fmt_number(v: float | None, nd: int = 3) -> str:
     return "-" if v is None else f"{v:.{nd}f}"
 
 
-def _score_colour(v: float | None) -> str:
+def score_colour(v: float | None) -> str:
     if v is None:
         return "#cccccc"
     return "#2ca02c" if v >= 0.9 else "#ff7f0e" if v >= 0.7 else "#d62728"
