@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from multicam.cli import app
+
+if TYPE_CHECKING:
+    from multicam.game import Game
+    from multicam.sync import SyncError, SyncResult
 
 
 class _Method(str, Enum):
@@ -21,7 +27,8 @@ _HELP = (
     "Estimate each camera's offset (game time of its first frame) against the reference camera.\n\n"
     "Prints the offset in seconds and in reference frames, the confidence and the method used. "
     "Cameras whose offset is already a number are re-estimated and both values are shown. "
-    "With --write the offsets are stored in the game file (comments and layout kept)."
+    "With --write the offsets are stored in the game file (comments and layout kept). "
+    "With --from RUN the calibrated cameras' offsets are refined from that run's masks instead."
 )
 
 
@@ -40,7 +47,11 @@ def sync(
         "things on the floor; auto: the sound when both clips have some, else the pictures.",
     ),
     max_offset: float | None = typer.Option(
-        None, "--max-offset", min=0.001, help="Largest |offset| (s) to consider; default: any."
+        None,
+        "--max-offset",
+        min=0.001,
+        help="Largest |offset| (s) to consider; default: any. With --from: largest change (s) from the "
+        "run's offset; default 1.",
     ),
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Refuse answers below this confidence (0..1)."
@@ -48,12 +59,18 @@ def sync(
     camera: list[str] | None = typer.Option(
         None, "--camera", "-c", help="Only this camera (repeat for several); default: all."
     ),
+    from_run: Path | None = typer.Option(
+        None,
+        "--from",
+        help="A complete run (or ground-truth folder) of this game: refine the calibrated cameras' offsets "
+        "from the floor positions of its masks, near the offsets it was made with.",
+    ),
 ) -> None:
     """Estimate each camera's offset (game time of its first frame) against the reference camera."""
     from multicam.clips import probe_clip
     from multicam.errors import ClipError
     from multicam.game import load_game
-    from multicam.sync import SyncError, SyncOptions, SyncResult, estimate_offsets, write_offsets
+    from multicam.sync import SyncOptions, estimate_offsets
     from multicam.sync.estimate import DEFAULT_MIN_CONFIDENCE
 
     loaded = load_game(game)
@@ -64,6 +81,12 @@ def sync(
     names = [n for n in names if n != cfg.reference]
     if not names:
         typer.echo(f"nothing to synchronize: the only camera named is the reference {cfg.reference!r}")
+        return
+    if from_run is not None:
+        if method != _Method.auto:
+            raise typer.BadParameter("--from uses the run's masks; leave out --method", param_hint="--method")
+        results, ref_fps, label = _from_run(loaded, names, from_run, max_offset, min_confidence)
+        _report(loaded, names, results, ref_fps, label, write)
         return
     infos = {}
     for name in [cfg.reference, *names]:
@@ -77,9 +100,22 @@ def sync(
         min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
     )
     results = estimate_offsets(loaded, infos, names, options, on_error="collect")
+    _report(loaded, names, results, infos[cfg.reference].fps, options.method, write)
 
-    ref_fps = infos[cfg.reference].fps
-    typer.echo(f"reference camera: {cfg.reference} ({ref_fps:.3f} fps)   method: {options.method}")
+
+def _report(
+    loaded: Game,
+    names: list[str],
+    results: Mapping[str, SyncResult | SyncError],
+    ref_fps: float,
+    label: str,
+    write: bool,
+) -> None:
+    """Print the table of offsets, store them with ``write``; raise the failures as one SyncError."""
+    from multicam.sync import SyncError, SyncResult, write_offsets
+
+    cfg = loaded.config
+    typer.echo(f"reference camera: {cfg.reference} ({ref_fps:.3f} fps)   method: {label}")
     header = f"{'camera':<12} {'offset':>10} {'ref frames':>10} {'confidence':>10} {'method':>15}   game file"
     typer.echo(header)
     typer.echo("-" * (len(header) + 12))
@@ -109,3 +145,64 @@ def sync(
             typer.echo("left unchanged: " + ", ".join(n for n, r in results.items() if isinstance(r, SyncError)))
     if failures:
         raise SyncError("\n".join(str(f) for f in failures))
+
+
+def _from_run(
+    loaded: Game, names: list[str], path: Path, max_offset: float | None, min_confidence: float | None
+) -> tuple[dict[str, SyncResult | SyncError], float, str]:
+    """Open the run at ``path``, check it belongs to the game, and refine ``names`` from its masks.
+
+    Returns ``(results, reference fps, method label)``.
+
+    Raises:
+        RunDirError: not a run, a run of another game, not complete, or without the reference camera.
+        SyncError: the game file names no calibration file.
+    """
+    from multicam.errors import RunDirError
+    from multicam.rundir import open_run
+    from multicam.sync import CameraMasks, SyncError, offsets_from_run
+    from multicam.sync.estimate import DEFAULT_MIN_CONFIDENCE, calibration_homographies
+    from multicam.sync.refine import DEFAULT_WINDOW_S
+
+    cfg = loaded.config
+    run = open_run(path)
+    if run.game_name != cfg.name:
+        raise RunDirError(
+            f"--from {path}: a run of the game {run.game_name!r}, not of {cfg.name!r} ({loaded.path}); "
+            "pass a run of this game"
+        )
+    if not run.is_complete:
+        raise RunDirError(
+            f"--from {path}: the run is {run.status}, not complete; finish it first "
+            f"(multicam process --resume {path}) or pass a complete run"
+        )
+    if cfg.reference not in run.cameras:
+        raise RunDirError(
+            f"--from {path}: the run has no masks of the reference camera {cfg.reference!r} "
+            f"(it has {', '.join(sorted(run.cameras))})"
+        )
+    calibration = loaded.calibration_path  # a file that is named but missing: load_game said so
+    if calibration is None:
+        raise SyncError(
+            f"--from {path}: the game file {loaded.path} names no calibration file; the masks' floor "
+            "positions need the cameras' calibration (multicam calibrate)"
+        )
+    present = [n for n in [cfg.reference, *names] if n in run.cameras]
+    homographies = calibration_homographies(calibration, {n: run.cameras[n].resolution_wh for n in present})
+    cameras = {
+        n: CameraMasks(
+            frames=run.iter_frames(n),
+            fps=run.cameras[n].fps,
+            offset=run.cameras[n].offset,
+            homography=homographies.get(n),
+        )
+        for n in present
+    }
+    results = offsets_from_run(
+        cfg.reference,
+        cameras,
+        names,
+        window_s=DEFAULT_WINDOW_S if max_offset is None else max_offset,
+        min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+    )
+    return results, run.cameras[cfg.reference].fps, f"geometry (masks of {path})"

@@ -16,8 +16,9 @@ below ``min_confidence`` the answer is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -292,14 +293,22 @@ def _refine(
 def game_homographies(game: Game, infos: dict[str, ClipInfo]) -> dict[str, np.ndarray]:
     """Image-to-floor homographies of the game's calibrated cameras, for their clips' pixels.
 
-    Reads ``cameras.<name>.H_image_to_ground`` of the game's calibration file (the format
-    ``multicam synth`` writes); a homography made for another resolution is rescaled to the
-    clip's. Empty when the game has no calibration file.
+    See :func:`calibration_homographies`; empty when the game has no calibration file.
+    """
+    return calibration_homographies(game.calibration_path, {n: (i.width, i.height) for n, i in infos.items()})
+
+
+def calibration_homographies(path: Path | None, sizes_wh: Mapping[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    """Image-to-floor homographies of a calibration file's cameras, for pictures of the given sizes.
+
+    Reads ``cameras.<name>.H_image_to_ground`` (the format ``multicam synth`` and ``multicam
+    calibrate`` write) of each camera named in ``sizes_wh``; a homography made for another
+    resolution (``resolution_wh``) is rescaled to that camera's ``(width, height)``. Cameras
+    the file does not calibrate are left out; empty when ``path`` is None or not a file.
 
     Raises:
         SyncError: the file is not valid JSON or a homography is not a 3x3 matrix of numbers.
     """
-    path = game.calibration_path
     if path is None or not path.is_file():
         return {}
     try:
@@ -309,7 +318,7 @@ def game_homographies(game: Game, infos: dict[str, ClipInfo]) -> dict[str, np.nd
             f"{path}: not a calibration file ({exc}); fix it or remove 'calibration' from the game file"
         ) from None
     out: dict[str, np.ndarray] = {}
-    for name, info in infos.items():
+    for name, (width, height) in sizes_wh.items():
         entry = cams.get(name) if isinstance(cams, dict) else None
         if not isinstance(entry, dict) or "H_image_to_ground" not in entry:
             continue
@@ -318,8 +327,8 @@ def game_homographies(game: Game, infos: dict[str, ClipInfo]) -> dict[str, np.nd
             raise SyncError(f"{path}: cameras.{name}.H_image_to_ground must be a 3x3 matrix of numbers")
         size = entry.get("resolution_wh")
         if isinstance(size, list | tuple) and len(size) == 2 and size[0] and size[1]:
-            # clip pixels -> calibrated pixels, then to the floor
-            h = h @ np.diag([float(size[0]) / info.width, float(size[1]) / info.height, 1.0])
+            # picture pixels -> calibrated pixels, then to the floor
+            h = h @ np.diag([float(size[0]) / width, float(size[1]) / height, 1.0])
         out[name] = h
     return out
 

@@ -279,6 +279,7 @@ def geometric_offset(
     *,
     center: float | None = None,
     window_s: float | None = None,
+    scan_s: float | None = None,
     max_offset: float | None = None,
     min_overlap_s: float = 1.0,
     truncate_m: float = TRUNCATE_M,
@@ -286,7 +287,8 @@ def geometric_offset(
     """The camera's offset against the reference that minimises their floor-position disagreement.
 
     The whole range of offsets that leave ``min_overlap_s`` of overlap (lowered to the shorter
-    clip) is scanned every half reference frame (for the confidence's baseline); the minimum is
+    clip), or only ``center ± scan_s`` of it (long clips), is scanned every half reference frame
+    (for the confidence's baseline); the minimum is
     picked within ``center ± window_s`` when both are given (a refinement around a first
     estimate), then refined every 0.05 frame within ±1 frame, with a parabola through the finest
     three costs.
@@ -295,6 +297,8 @@ def geometric_offset(
         ref, cam: foot points of the reference and the camera (ids used when both have them).
         h_ref, h_cam: ``(3, 3)`` image-to-floor homographies for the pixel frames of ``ref.xy`` and ``cam.xy``.
         center, window_s: restrict the answer to ``|offset - center| <= window_s``.
+        scan_s: with ``center``, scan only ``|offset - center| <= scan_s`` (at least ``window_s``;
+            give it a margin beyond ``window_s`` so the confidence has a baseline).
         max_offset: restrict the answer to ``|offset| <= max_offset``.
         min_overlap_s: shortest shared stretch (s).
         truncate_m: floor distances above this count as this much.
@@ -321,6 +325,8 @@ def geometric_offset(
     lo = ref.times_s[0] - cam.times_s[-1] - 1.0 / cam.fps
     hi = ref.times_s[-1] - cam.times_s[0] + dt
     offsets = np.arange(np.floor(lo / dt) * dt, hi + dt, COARSE_STEP_FRAMES * dt)
+    if center is not None and scan_s is not None:
+        offsets = offsets[np.abs(offsets - center) <= max(scan_s, window_s or 0.0) + 1e-9]
     costs = np.array([_cost(p, o, min_frames)[0] for o in offsets])
 
     allowed = np.isfinite(costs)

@@ -85,6 +85,18 @@ def test_window_restricts_the_answer():
     assert abs(away.estimate.offset + 1.0) <= 0.12 + 1e-9  # stays in the window, whatever it costs
 
 
+@pytest.mark.parametrize("scan_s", [0.5, 1.5, 0.05])
+def test_scan_restricts_the_curve_not_the_answer(scan_s):
+    """``scan_s`` scans only near ``center`` (at least the window): the same answer as a full scan."""
+    ref = tracks(H_REF, 0.0, 4.0, 25.0)
+    cam = tracks(H_CAM, 0.8, 4.0, 30.0)
+    full = geometric_offset(ref, cam, H_REF, H_CAM, center=0.7, window_s=0.3)
+    part = geometric_offset(ref, cam, H_REF, H_CAM, center=0.7, window_s=0.3, scan_s=scan_s)
+    assert np.all(np.abs(part.offsets - 0.7) <= max(scan_s, 0.3) + 1e-9) and len(part.offsets) < len(full.offsets)
+    assert part.estimate.offset == pytest.approx(full.estimate.offset, abs=1e-9)
+    assert abs(part.estimate.offset - 0.8) * 25 < 0.25
+
+
 @pytest.mark.parametrize(
     "ref_frames, cam_frames, limits, match",
     [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -9,10 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from multicam.cli import app
+from multicam.errors import GameFileError, MulticamError, RunDirError
 from multicam.game import load_game
 from multicam.sync import SyncError
 
-from .conftest import write_game
+from .conftest import MASKS_OFFSETS, write_game
 
 runner = CliRunner()
 LOUD = -2.1234
@@ -112,3 +116,124 @@ def test_main_prints_one_clear_error_and_exits_2(game_path, capsys, monkeypatch)
     assert excinfo.value.code == 2
     err = capsys.readouterr().err
     assert "camera 'still'" in err and "Traceback" not in err
+
+
+# -- --from RUN: offsets refined from a run's masks (the synthetic game's ground truth as the run) ----
+def set_offset(folder: Path, camera: str, offset: float, *, in_game: bool = True, in_run: bool = False) -> None:
+    """Write ``offset`` for ``camera`` into the game file and/or the ground truth's manifest."""
+    if in_game:
+        path = folder / "game.yaml"
+        text = path.read_text()
+        pattern = rf"(- name: {camera}\n  video: \S+\n  offset: )\S+"
+        assert re.search(pattern, text), text
+        path.write_text(re.sub(pattern, rf"\g<1>{offset}", text))
+    if in_run:
+        edit_manifest(folder, lambda m: [c.update(offset=offset) for c in m["cameras"] if c["name"] == camera])
+
+
+def edit_manifest(folder: Path, change) -> None:
+    path = folder / "ground_truth" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def masks_copy(tmp_path, masks_game) -> Path:
+    return Path(shutil.copytree(masks_game, tmp_path / "game"))
+
+
+@pytest.mark.parametrize("in_run", [False, True], ids=["game-file-off", "run-made-with-it"])
+def test_from_run_puts_a_wrong_offset_right(masks_copy, in_run):
+    """'end' is 0.3 s off in the game file (and in the run when it was made with it): --from finds it."""
+    truth = MASKS_OFFSETS["end"]
+    set_offset(masks_copy, "end", truth + 0.3, in_run=in_run)
+    game, gt = str(masks_copy / "game.yaml"), str(masks_copy / "ground_truth")
+    result = runner.invoke(app, ["sync", game, "--from", gt, "--write"])
+    assert result.exit_code == 0, result.output
+    assert f"reference camera: side (25.000 fps)   method: geometry (masks of {gt})" in result.output
+    rows = {ln.split()[0]: ln.split() for ln in result.output.splitlines() if ln.startswith(("end ", "corner "))}
+    assert set(rows) == {"end", "corner"}
+    assert abs(float(rows["end"][1].rstrip("s")) - truth) * 25 < 1.0
+    assert rows["end"][4] == "geometry" and rows["end"][5] == f"{truth + 0.3:+.4f}s"
+    assert "differs by -3" in " ".join(rows["end"])  # about -300 ms
+    assert "wrote the offsets of end, corner" in result.output
+    written = load_game(game).config
+    assert abs(written.camera("end").offset - truth) * 25 < 1.0
+    assert abs(written.camera("corner").offset - MASKS_OFFSETS["corner"]) * 25 < 1.0
+
+
+def test_from_run_camera_without_calibration_is_not_synchronized(masks_copy):
+    cal = masks_copy / "calibration.json"
+    data = json.loads(cal.read_text())
+    del data["cameras"]["corner"]
+    cal.write_text(json.dumps(data))
+    game = str(masks_copy / "game.yaml")
+    result = runner.invoke(app, ["sync", game, "--from", str(masks_copy / "ground_truth"), "--write"])
+    assert isinstance(result.exception, SyncError)
+    assert str(result.exception).startswith("camera 'corner': not in the game's calibration")
+    corner = next(ln for ln in result.output.splitlines() if ln.startswith("corner "))
+    assert corner.endswith("(not synchronized)")
+    assert "wrote the offsets of end" in result.output and "left unchanged: corner" in result.output
+
+
+def _drop_calibration_line(folder: Path) -> None:
+    path = folder / "game.yaml"
+    path.write_text(re.sub(r"\ncalibration: \S+", "", path.read_text()))
+
+
+@pytest.mark.parametrize(
+    "run, change, error, message",
+    [
+        ("clips", None, RunDirError, "is not a run directory (no manifest.json)"),
+        ("nowhere", None, RunDirError, "run directory not found"),
+        (
+            "ground_truth",
+            lambda f: edit_manifest(f, lambda m: m["game"].update(name="other")),
+            RunDirError,
+            "a run of the game 'other', not of 'game'",
+        ),
+        (
+            "ground_truth",
+            lambda f: edit_manifest(f, lambda m: m.update(status="interrupted")),
+            RunDirError,
+            "the run is interrupted, not complete",
+        ),
+        (
+            "ground_truth",
+            lambda f: edit_manifest(f, lambda m: m.update(cameras=m["cameras"][1:])),
+            RunDirError,
+            "the run has no masks of the reference camera 'side'",
+        ),
+        (
+            "ground_truth",
+            lambda f: (f / "calibration.json").unlink(),
+            GameFileError,
+            "calibration: file not found",
+        ),
+        ("ground_truth", _drop_calibration_line, SyncError, "names no calibration file"),
+    ],
+    ids=["not-a-run", "missing", "another-game", "incomplete", "no-reference", "no-calibration-file", "no-calibration"],
+)
+def test_from_run_bad_cases(masks_copy, run, change, error, message, monkeypatch, capsys):
+    from multicam.cli import main
+
+    if change is not None:
+        change(masks_copy)
+    game = str(masks_copy / "game.yaml")
+    before = Path(game).read_text()
+    result = runner.invoke(app, ["sync", game, "--from", str(masks_copy / run), "--write"])
+    assert type(result.exception) is error and message in str(result.exception), result.output
+    assert Path(game).read_text() == before
+    monkeypatch.setattr(sys, "argv", ["multicam", "sync", game, "--from", str(masks_copy / run)])
+    with pytest.raises(SystemExit) as excinfo:
+        main()
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_from_run_refuses_method(masks_copy):
+    game, gt = str(masks_copy / "game.yaml"), str(masks_copy / "ground_truth")
+    result = runner.invoke(app, ["sync", game, "--from", gt, "--method", "audio"])
+    assert result.exit_code == 2 and "leave out --method" in result.output
+    assert not isinstance(result.exception, MulticamError)
