@@ -202,7 +202,7 @@ def main() -> None:
         "multicam_args": args.multicam_args,
     }
     path = common.save_results(
-        "correction_rerun",
+        "correction_rerun" if args.objects == 1 else f"correction_rerun_{args.objects}obj",
         {
             "settings": settings,
             "machine": common.machine(),
