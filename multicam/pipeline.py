@@ -732,6 +732,24 @@ def _run(
     )
 
 
+_WRITER_FIELDS = frozenset(
+    {
+        "format",
+        "format_version",
+        "kind",
+        "cameras",
+        "objects",
+        "status",
+        "started_at",
+        "finished_at",
+        "frames_written",
+        "error",
+        "process",
+    }
+)
+"""Manifest fields that belong to the process writing a run (RunWriter and ProcessInfo set them anew)."""
+
+
 # -- resume ------------------------------------------------------------------------------------------
 RESUMABLE = ("running", "failed", "interrupted")
 
@@ -893,21 +911,7 @@ def _resume_locked(
     }
     engine = _build_engine(prep, options)
     sha256 = None if m.model is None else m.model.sha256
-    manifest = m.model_dump(
-        exclude_unset=True,
-        exclude={
-            "format",
-            "format_version",
-            "kind",
-            "cameras",
-            "objects",
-            "status",
-            "finished_at",
-            "frames_written",
-            "error",
-            "process",
-        },
-    )
+    manifest = m.model_dump(exclude_unset=True, exclude=_WRITER_FIELDS - {"started_at"})
     resumes = [r.model_dump(exclude_unset=True) for r in m.resumes] + [
         {"at": now_iso(), "frames_kept": done, "previous_status": run.status, "snapshot": snapshot.is_file()}
     ]
@@ -1017,18 +1021,7 @@ _NEEDS_CACHE = (
     "--workers passes image features between workers through the feature cache: "
     "leave --feature-cache on (auto or a folder every worker can reach)"
 )
-_PART_FIELDS = {
-    "format",
-    "format_version",
-    "kind",
-    "cameras",
-    "objects",
-    "status",
-    "started_at",
-    "finished_at",
-    "frames_written",
-    "error",
-    "process",
+_PART_FIELDS = _WRITER_FIELDS | {
     "tracked_objects",
     "timings",
     "memory",

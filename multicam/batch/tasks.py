@@ -12,7 +12,6 @@ retries.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from multicam.batch.record import StepRecord
 from multicam.batch.spec import BatchError, GameOptions
 from multicam.errors import GameFileError, MulticamError
 from multicam.rundir import now_iso
+from multicam.workers import node_name
 
 SHARED_STORAGE = (
     "on a Ray cluster, the game folders and the runs folder must be on storage that every node "
@@ -71,15 +71,6 @@ class GameOutcome(_Frozen):
     error: str | None = None
     started_at: str
     finished_at: str
-
-
-def node_name() -> str:
-    """This worker's host name and IP address, as the record shows it."""
-    try:
-        ip = ray.util.get_node_ip_address()
-    except Exception:  # not inside Ray
-        ip = "local"
-    return f"{socket.gethostname()} ({ip})"
 
 
 @ray.remote(num_cpus=0)
