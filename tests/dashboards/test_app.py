@@ -275,7 +275,7 @@ def test_processing_started_from_the_prompts_page_opens_the_new_run(app, dash_ga
     monkeypatch.setattr(processing, "process_command", fake_command)
     manifest_path = dash_game.run_path / "manifest.json"  # run1: a complete run of this game file
     manifest = json.loads(manifest_path.read_text())
-    manifest_path.write_text(json.dumps({**manifest, "game": {"path": str(dash_game.game_path)}}))
+    manifest_path.write_text(json.dumps({**manifest, "game": {"name": "tiny", "path": str(dash_game.game_path)}}))
     app.switch_page("pages/prompts.py").run()
     app.checkbox(key="process_untrained").check()
     app.number_input(key="process_image_size").set_value(256)

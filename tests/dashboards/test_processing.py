@@ -53,10 +53,11 @@ def test_previous_run_is_the_latest_complete_run_of_the_game(tmp_path, runs, exp
         folder = tmp_path / "runs" / "tiny" / name
         folder.mkdir(parents=True)
         manifest = {
+            "format": "multicam-run",
             "kind": kind,
             "status": status,
             "finished_at": f"2026-01-0{k + 1}",
-            "game": {"path": str(tmp_path / game)},
+            "game": {"name": "tiny", "path": str(tmp_path / game)},
         }
         (folder / "manifest.json").write_text(json.dumps(manifest))
     found = processing.previous_run(tmp_path / "runs", "tiny", tmp_path / "game.yaml")
