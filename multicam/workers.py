@@ -139,23 +139,40 @@ def node_name() -> str:
 
 
 # -- the tasks (pure functions of their inputs) -------------------------------------------------------
+SHARED_STORAGE = (
+    "on a Ray cluster the game folder, the runs folder and the feature cache must be on storage every node "
+    "mounts at the same path"
+)
+
+
+def _where(exc: MulticamError) -> MulticamError:
+    """The same error, naming the node it happened on (a file one node cannot see is the usual cause)."""
+    return type(exc)(f"{exc} (on node {node_name()}; {SHARED_STORAGE})")
+
+
 def encode_chunk(game: str, options: ProcessOptions, indices: list[int]) -> int:
     """Stage 1 task: a chunk's image features into the feature cache; frames encoded."""
-    return encode_features(game, options, indices)
+    try:
+        return encode_features(game, options, indices)
+    except MulticamError as exc:
+        raise _where(exc) from None
 
 
 def track_part(game: str, options: ProcessOptions, part_dir: str, objects: list[int]) -> PartInfo:
     """Stage 2 task: one group of objects into its part folder, or the part continued / reused."""
     path = Path(part_dir)
     t0 = time.perf_counter()
-    if (path / "manifest.json").is_file() and not list(path.glob("masks/*.jsonl")):
-        shutil.rmtree(path)  # merged into the run before, its masks removed: the merge is being redone
-    if (path / "manifest.json").is_file():
-        if not open_run(path).is_complete:
-            resume_run(path, progress=False)
-    else:
-        process_game(game, options, objects=objects, run_dir=path)
-    m = open_run(path).manifest
+    try:
+        if (path / "manifest.json").is_file() and not list(path.glob("masks/*.jsonl")):
+            shutil.rmtree(path)  # merged into the run before, its masks removed: the merge is being redone
+        if (path / "manifest.json").is_file():
+            if not open_run(path).is_complete:
+                resume_run(path, progress=False)
+        else:
+            process_game(game, options, objects=objects, run_dir=path)
+        m = open_run(path).manifest
+    except MulticamError as exc:
+        raise _where(exc) from None
     return PartInfo(
         objects=list(objects),
         run=f"{PART_DIR}/{path.name}",

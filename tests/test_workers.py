@@ -229,5 +229,6 @@ def test_a_user_error_in_a_worker_comes_back_as_itself(tmp_path, ray_local):
 
     missing = tmp_path / "gone" / "game.yaml"  # e.g. not on the shared storage of the worker's node
     stages = RayStages(str(missing), ProcessOptions(untrained=True, progress=False), WorkerSettings(retries=0), 1)
-    with pytest.raises(GameFileError, match="gone"):
+    with pytest.raises(GameFileError, match="gone") as caught:
         stages.encode([[0], [1]])
+    assert "on node" in str(caught.value) and "mounts at the same path" in str(caught.value)
