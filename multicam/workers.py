@@ -86,6 +86,7 @@ def ray_session(address: str | None, cpus: int | None, *, log_to_driver: bool = 
     if ray.is_initialized():
         yield False
         return
+    check_address(address)
     try:
         if address is None:
             ray.init(
@@ -97,14 +98,43 @@ def ray_session(address: str | None, cpus: int | None, *, log_to_driver: bool = 
         else:
             ray.init(address=address, log_to_driver=log_to_driver, logging_level=logging.WARNING)
     except ConnectionError as exc:
+        hint = (
+            ""
+            if os.environ.get("RAY_AUTH_MODE")
+            else "; a cluster started with `ray start --head` uses token authentication (Ray 2.59 and later): "
+            "set RAY_AUTH_MODE=token here, with the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN "
+            "(`ray get-auth-token` on the head prints it)"
+        )
         raise WorkersError(
             f"cannot connect to the Ray cluster at {address!r} ({exc}); start one with `ray start --head` "
-            f"or leave out --address for a local Ray"
+            f"or leave out --address for a local Ray{hint}"
         ) from None
     try:
         yield True
     finally:
         ray.shutdown()
+
+
+def check_address(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail at once when nothing listens at a ``HOST:PORT`` Ray address (``ray.init`` would wait for minutes).
+
+    ``None`` (a local Ray), ``auto`` and ``ray://`` addresses are left to Ray.
+
+    Raises:
+        WorkersError: the host cannot be reached on that port, or the address is not HOST:PORT.
+    """
+    if address is None or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise WorkersError(f"--address {address!r}: give HOST:PORT (e.g. 10.0.0.5:6379), auto, or ray://HOST:10001")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise WorkersError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+            f"`ray start --head --port={port}` on {host}, check the address, or leave out --address for a local Ray"
+        ) from None
 
 
 def infeasible(nodes: Sequence[dict[str, float]], need: dict[str, float], *, what: str, flags: str) -> str | None:

@@ -16,6 +16,9 @@ sum in a thread-dependent order. That comparison is made with a stated bound: ma
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +235,41 @@ def test_a_user_error_in_a_worker_comes_back_as_itself(tmp_path, ray_local):
     with pytest.raises(GameFileError, match="gone") as caught:
         stages.encode([[0], [1]])
     assert "on node" in str(caught.value) and "mounts at the same path" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("127.0.0.1:9", "cannot reach the Ray cluster at 127.0.0.1:9"),
+        ("nohost", "give HOST:PORT"),
+        ("10.0.0.1:port", "give HOST:PORT"),
+    ],
+)
+def test_an_address_nobody_listens_at_fails_at_once(address, message):
+    from multicam.workers import WorkersError, check_address
+
+    t0 = time.perf_counter()
+    with pytest.raises(WorkersError, match=message):
+        check_address(address, timeout_s=2.0)
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("address", [None, "auto", "ray://10.0.0.1:10001"])
+def test_addresses_left_to_ray(address):
+    from multicam.workers import check_address
+
+    check_address(address)  # nothing to check here: Ray connects (or explains) itself
+
+
+def test_the_cli_says_in_one_line_that_the_cluster_is_not_there(staggered_game, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "multicam", "process", str(staggered_game), "--runs-dir", str(tmp_path / "runs")]
+        + [*OPTIONS, "--workers", "2", "--address", "127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "cannot reach the Ray cluster at 127.0.0.1:9" in lines[0]
+    assert "Traceback" not in done.stderr
