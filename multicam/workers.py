@@ -90,6 +90,7 @@ def ray_session(address: str | None, cpus: int | None, *, log_to_driver: bool = 
     try:
         if address is None:
             ray.init(
+                address="local",  # a new Ray of its own, even where `ray start` left a cluster behind
                 num_cpus=cpus or os.cpu_count() or 1,
                 include_dashboard=False,
                 log_to_driver=log_to_driver,

@@ -119,7 +119,7 @@ def make_run():
 def ray_local():
     """One local Ray (2 CPUs) shared by every test that needs Ray; multicam's commands join it."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 
