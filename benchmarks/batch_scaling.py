@@ -109,7 +109,7 @@ def overhead(game: Path, image_size: int, runs: Path, cores: int) -> dict:
     local = process_one(task())
     in_process = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=cores, include_dashboard=False, log_to_driver=False)
     ray_init = time.perf_counter() - t0
 
     @ray.remote
