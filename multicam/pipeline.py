@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -973,8 +974,9 @@ class SplitStages(Protocol):
         """Stage 1: each chunk's image features into the feature cache (:func:`encode_features`); frames encoded."""
         ...
 
-    def track(self, groups: Sequence[Sequence[int]], part_dirs: Sequence[Path]) -> list[PartInfo]:
-        """Stage 2: each group of objects tracked into its part folder (``process_game(objects=, run_dir=)``)."""
+    def track(self, groups: Sequence[Sequence[int]], part_dirs: Sequence[Path], frames: int) -> list[PartInfo]:
+        """Stage 2: each group of objects tracked into its part folder (``process_game(objects=, run_dir=)``);
+        ``frames``: the sequence frames each part tracks."""
         ...
 
 
@@ -1106,7 +1108,7 @@ def run_split(
         groups = object_groups([p.object_id for p in prep.prompts], workers.count)
         part_dirs = [run_dir / PART_DIR / f"part{k + 1}" for k in range(len(groups))]
         t = time.perf_counter()
-        parts = stages.track(groups, part_dirs)
+        parts = stages.track(groups, part_dirs, len(prep.layout))
         info = info.model_copy(update={"parts": parts, "track_s": round(time.perf_counter() - t, 3)})
         writer.update(workers=info)
         writer.write_manifest()
@@ -1145,15 +1147,6 @@ def _merge_parts(prep: _Prepared, writer: RunWriter, parts: Sequence[Run]) -> in
     for frame in _copy_stream(prep, resolution, 0):
         found = [fm for fm in (s.get(frame.camera, frame.frame) for s in sources) if fm is not None]
         objects = sorted((o for fm in found for o in fm.objects), key=lambda o: o.object_id)
-        merged = frame.to_masks()
-        writer.write(
-            FrameMasks(
-                camera=merged.camera,
-                frame=merged.frame,
-                time=merged.time,
-                resolution_wh=merged.resolution_wh,
-                objects=tuple(objects),
-            )
-        )
+        writer.write(dataclasses.replace(frame.to_masks(), objects=tuple(objects)))
         frames += 1
     return frames

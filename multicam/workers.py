@@ -218,7 +218,7 @@ class RayStages:
 
     def __init__(self, game: str, options: ProcessOptions, settings: WorkerSettings, threads: int):
         self.game = game
-        self.options = options.model_copy(update={"threads": threads, "progress": False, "name": "part"})
+        self.options = options.model_copy(update={"threads": threads, "progress": False})
         self.settings = settings
         self.threads = threads
         self.show = options.progress
@@ -237,12 +237,9 @@ class RayStages:
         done = self._wait(refs, sum(sizes.values()), "image features", lambda ready: sum(sizes[r] for r in ready))
         return sum(done)
 
-    def track(self, groups: Sequence[Sequence[int]], part_dirs: Sequence[Path]) -> list[PartInfo]:
+    def track(self, groups: Sequence[Sequence[int]], part_dirs: Sequence[Path], frames: int) -> list[PartInfo]:
         task = self._remote(track_part)
         refs = [task.remote(self.game, self.options, str(d), list(g)) for g, d in zip(groups, part_dirs)]
-        frames = None
-        with contextlib.suppress(MulticamError):
-            frames = open_run(part_dirs[0].parent.parent).manifest.sequence_frames
 
         def written(_ready) -> int:
             total = 0
@@ -251,8 +248,7 @@ class RayStages:
                     total += sum(open_run(d).manifest.frames_written.values())
             return total
 
-        total = None if frames is None else frames * len(part_dirs)
-        return self._wait(refs, total, f"tracking in {len(part_dirs)} part(s)", written)
+        return self._wait(refs, frames * len(part_dirs), f"tracking in {len(part_dirs)} part(s)", written)
 
     def _wait(self, refs: list, total: int | None, desc: str, count: Callable[[list], int]) -> list:
         """Wait for every task, updating the bar with ``count(finished refs)``; cancel all on an error."""

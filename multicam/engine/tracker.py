@@ -299,17 +299,29 @@ class Engine:
     ) -> TrackingState:
         """A fresh inference state over the layout (the predictor now selects memory for it)."""
         batch = self.encoder_batch(layout, features is not None)
-        frames = FrameSource(
+        prefetch = max(self.options.prefetch, batch) if self.options.prefetch > 0 else 0
+        frames = self._frame_source(layout, clips, features, prefetch, batch)
+        self.predictor.camera_memory = CameraMemory(layout) if layout.camera_memory else None
+        return TrackingState(self.predictor, frames, offload_state_to_cpu=self.options.offload_state_to_cpu)
+
+    def _frame_source(
+        self,
+        layout: SequenceLayout,
+        clips: Mapping[str, Clip],
+        features: FeatureStore | None,
+        prefetch: int,
+        batch: int,
+    ) -> FrameSource:
+        device = "cpu" if self.device.type == "cpu" else self.device
+        return FrameSource(
             layout,
             clips,
             self.options.image_size,
-            device="cpu" if self.device.type == "cpu" else self.device,
+            device=device,
             features=features,
-            prefetch=max(self.options.prefetch, batch) if self.options.prefetch > 0 else 0,
+            prefetch=prefetch,
             encoder_batch=batch,
         )
-        self.predictor.camera_memory = CameraMemory(layout) if layout.camera_memory else None
-        return TrackingState(self.predictor, frames, offload_state_to_cpu=self.options.offload_state_to_cpu)
 
     def encoder_batch(self, layout: SequenceLayout, cached: bool) -> int:
         """Frames per image-encoder forward pass (:attr:`EngineOptions.encoder_batch` resolved)."""
@@ -346,15 +358,7 @@ class Engine:
         if not todo:
             return 0
         batch = self.encoder_batch(layout, True)
-        frames = FrameSource(
-            layout,
-            clips,
-            self.options.image_size,
-            device="cpu" if self.device.type == "cpu" else self.device,
-            features=None,
-            prefetch=max(self.options.prefetch, batch, 1),
-            encoder_batch=batch,
-        )
+        frames = self._frame_source(layout, clips, None, max(self.options.prefetch, batch, 1), batch)
         predictor = self.predictor
         try:
             frames.prefetch(todo)
