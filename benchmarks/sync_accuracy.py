@@ -9,8 +9,8 @@ cropped to a 9:16 portrait strip, their homographies moved with the crop).
 Each non-reference camera is synchronized against the reference by
 
 * ``visual``: the pictures' motion alone (:func:`multicam.sync.visual.visual_offset`),
-* ``geometry-pixels``: floor positions of the pictures' foreground blobs
-  (:func:`multicam.sync.blobs.read_foot_points` + :func:`multicam.sync.geometric.geometric_offset`),
+* ``geometry-pixels``: floor occupancy of the pictures' contact pixels
+  (:func:`multicam.sync.foreground.read_contact_points` + :func:`multicam.sync.occupancy.occupancy_offset`),
 * ``auto``: what ``multicam sync`` / ``offset: auto`` does without sound (visual, refined
   geometrically when it is confident, else geometry alone),
 * ``geometry-masks``: floor positions from the ground-truth masks' foot points (what a first run's
@@ -40,10 +40,11 @@ import numpy as np
 from multicam.clips import probe_clip
 from multicam.game import load_game
 from multicam.masks import read_masks_jsonl
-from multicam.sync.blobs import read_foot_points
 from multicam.sync.errors import SyncError
 from multicam.sync.estimate import DEFAULT_MIN_CONFIDENCE, ClipSignals, SyncOptions, estimate_offset
+from multicam.sync.foreground import read_contact_points
 from multicam.sync.geometric import foot_tracks_from_masks, geometric_offset
+from multicam.sync.occupancy import occupancy_offset
 from multicam.sync.visual import read_motion_energy, visual_offset
 
 CONDITIONS = ("clean", "noise", "blur", "portrait")
@@ -147,7 +148,7 @@ def measure_pair(ref: dict, cam: dict, truth: float | None) -> list[dict]:
         row("visual", attempt(lambda: visual_offset(ref["motion"], cam["motion"])), truth, REF_FPS, overlap),
         row(
             "geometry-pixels",
-            attempt(lambda: geometric_offset(ref["feet"], cam["feet"], ref["h"], cam["h"]).estimate),
+            attempt(lambda: occupancy_offset(ref["contacts"], cam["contacts"], ref["h"], cam["h"]).estimate),
             truth,
             REF_FPS,
             overlap,
@@ -174,10 +175,10 @@ def clip_signals(game, name, clip, h, shift):
     signals = ClipSignals(info, SyncOptions(), h)
     # decode once, share between the methods
     signals._motion = read_motion_energy(clip)
-    signals._feet = read_foot_points(clip)
+    signals._contacts = read_contact_points(clip)
     return {
         "motion": signals._motion,
-        "feet": signals._feet,
+        "contacts": signals._contacts,
         "masks": masks_tracks(game, name, info.fps, shift, info.width if shift != (0, 0) else None),
         "h": h,
         "signals": signals,

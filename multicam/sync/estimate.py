@@ -28,13 +28,19 @@ from multicam.game import Game
 from multicam.sync.audio import DEFAULT_SAMPLE_RATE, AudioTrack, audio_offset, decode_audio
 from multicam.sync.correlation import MethodEstimate
 from multicam.sync.errors import SyncError
-from multicam.sync.geometric import FootTracks, geometric_offset
+from multicam.sync.foreground import DEFAULT_WIDTH as CONTACT_WIDTH
+from multicam.sync.foreground import read_contact_points
+from multicam.sync.geometric import FootTracks
+from multicam.sync.occupancy import occupancy_offset
 from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy, visual_offset
 
 Method = Literal["auto", "audio", "visual", "geometry"]
 METHODS: tuple[str, ...] = ("auto", "audio", "visual", "geometry")
 DEFAULT_MIN_CONFIDENCE = 0.5
-MIN_GEOMETRY_WIDTH = 200  # px: smaller clips give foot points too rough to trust (7 frames off at 134 px)
+# px: pictures analysed (at most 320 px wide) under this height show players a few pixels tall; on
+# 160 px wide synthetic games (68-80 px tall) the floor occupancy was confidently 1 to 8 frames off,
+# at 150-180 px tall (320 px landscape, and portrait crops) within about a frame
+MIN_GEOMETRY_HEIGHT = 120
 GEOMETRY_WINDOW_FRAMES = 3.0  # a confident visual answer is refined geometrically within this many reference frames
 
 
@@ -124,7 +130,7 @@ class SyncResult:
 
 
 class ClipSignals:
-    """A clip's sound, motion curve and foot points, decoded on first use and kept (the reference serves every camera).
+    """A clip's sound, motion curve and contact points, decoded on first use and kept (the reference serves every camera).
 
     ``homography``: the camera's image-to-floor homography for the clip's pixels (None: not calibrated).
     """
@@ -136,15 +142,14 @@ class ClipSignals:
         self._audio: AudioTrack | None = None
         self._audio_read = False
         self._motion: MotionCurve | None = None
-        self._feet: FootTracks | None = None
+        self._contacts: FootTracks | None = None
 
     @property
-    def feet(self) -> FootTracks:
-        if self._feet is None:
-            from multicam.sync.blobs import read_foot_points
-
-            self._feet = read_foot_points(self.info.path)
-        return self._feet
+    def contacts(self) -> FootTracks:
+        """Where things touch the floor, per frame (:func:`multicam.sync.foreground.read_contact_points`)."""
+        if self._contacts is None:
+            self._contacts = read_contact_points(self.info.path)
+        return self._contacts
 
     @property
     def audio(self) -> AudioTrack | None:
@@ -248,20 +253,34 @@ def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOp
     if method == "geometry":
         if not _calibrated(cam, ref):
             raise SyncError("the game has no calibration (image-to-floor homography) for both cameras")
-        small = [c.info.path.name for c in (ref, cam) if c.info.width < MIN_GEOMETRY_WIDTH]
-        if small:
-            raise SyncError(
-                f"{', '.join(small)} is under {MIN_GEOMETRY_WIDTH} px wide: too small to find feet in the pictures"
-            )
-        return geometric_offset(
-            ref.feet,
-            cam.feet,
+        _check_geometry_size(cam, ref)
+        return occupancy_offset(
+            ref.contacts,
+            cam.contacts,
             ref.homography,  # type: ignore[arg-type]
             cam.homography,  # type: ignore[arg-type]
             max_offset=options.max_offset,
             min_overlap_s=options.min_overlap_s,
         ).estimate
     return visual_offset(ref.motion, cam.motion, max_offset=options.max_offset, min_overlap_s=options.min_overlap_s)
+
+
+def analysed_height(info: ClipInfo) -> int:
+    """Height (px) of the clip's pictures as the floor-occupancy method sees them (at most ``CONTACT_WIDTH`` wide)."""
+    width, height = info.resolution_wh
+    return int(round(height * min(CONTACT_WIDTH, width) / width)) if width else 0
+
+
+def _check_geometry_size(cam: ClipSignals, ref: ClipSignals) -> None:
+    small = [
+        (c.info.path.name, analysed_height(c.info)) for c in (ref, cam) if analysed_height(c.info) < MIN_GEOMETRY_HEIGHT
+    ]
+    if small:
+        names = ", ".join(f"{name} ({h} px)" for name, h in small)
+        raise SyncError(
+            f"{names}: under {MIN_GEOMETRY_HEIGHT} px tall as analysed ({CONTACT_WIDTH} px wide at most): too small "
+            "to find feet in the pictures"
+        )
 
 
 def _calibrated(cam: ClipSignals, ref: ClipSignals) -> bool:
@@ -273,9 +292,10 @@ def _refine(
 ) -> MethodEstimate | None:
     """The geometric offset within ``GEOMETRY_WINDOW_FRAMES`` of a visual answer (None when it cannot be computed)."""
     try:
-        geo = geometric_offset(
-            ref.feet,
-            cam.feet,
+        _check_geometry_size(cam, ref)
+        geo = occupancy_offset(
+            ref.contacts,
+            cam.contacts,
             ref.homography,  # type: ignore[arg-type]
             cam.homography,  # type: ignore[arg-type]
             center=first.offset,

@@ -7,9 +7,10 @@ the players have moved on and the two cameras disagree. :func:`geometric_offset`
 offsets and returns the one with the smallest floor-position disagreement, its cost curve and a
 confidence.
 
-Input is each camera's foot points per frame (:class:`FootTracks`): from masks (ground truth, or a
-first run's masks; object ids shared between cameras), or from the pictures themselves
-(:func:`multicam.sync.blobs.read_foot_points`, no ids). With ids, the disagreement is the floor
+Input is each camera's foot points per frame (:class:`FootTracks`), from masks (ground truth, or a
+first run's masks; object ids shared between cameras). From the pictures alone, without masks,
+:mod:`multicam.sync.occupancy` compares the cameras' floor occupancy instead (it reads
+:class:`FootTracks` of contact pixels, without ids). With ids, the disagreement is the floor
 distance between the two cameras' positions of each object; without ids, the symmetric chamfer
 distance between the two sets of floor points. Distances are truncated at ``truncate_m`` so that
 a missed, merged or airborne object (the ball) cannot dominate. The camera's points are
@@ -49,7 +50,7 @@ class FootTracks:
         times_s: clip time (s after its first frame) of each frame, increasing, shape ``(F,)``.
         frame: the frame (index into ``times_s``) of each point, shape ``(M,)`` int.
         xy: image foot point ``(x, y)`` of each point in pixels of the calibrated resolution, shape ``(M, 2)``.
-        ids: object id of each point, shape ``(M,)`` int; -1 everywhere when unknown (blobs).
+        ids: object id of each point, shape ``(M,)`` int; -1 everywhere when unknown (contact pixels).
         fps: the clip's frame rate.
     """
 
@@ -318,13 +319,7 @@ def geometric_offset(
     p = _Prepared(ref_pts, ref_ids, ref.times_s, start, end, cam_ids, cam.times_s, by_id, truncate_m)
 
     dt = 1.0 / ref.fps
-    len_ref = ref.times_s[-1] - ref.times_s[0] + dt
-    len_cam = cam.times_s[-1] - cam.times_s[0] + 1.0 / cam.fps
-    need = min(min_overlap_s, len_ref, len_cam)
-    min_frames = max(int(np.floor(need * ref.fps)) - 1, 2)
-    lo = ref.times_s[0] - cam.times_s[-1] - 1.0 / cam.fps
-    hi = ref.times_s[-1] - cam.times_s[0] + dt
-    offsets = np.arange(np.floor(lo / dt) * dt, hi + dt, COARSE_STEP_FRAMES * dt)
+    offsets, min_frames = candidate_offsets(ref, cam, min_overlap_s, COARSE_STEP_FRAMES)
     if center is not None and scan_s is not None:
         offsets = offsets[np.abs(offsets - center) <= max(scan_s, window_s or 0.0) + 1e-9]
     costs = np.array([_cost(p, o, min_frames)[0] for o in offsets])
@@ -368,6 +363,21 @@ def geometric_offset(
     return GeometricSync(estimate=estimate, offsets=offsets, costs=costs, cost_m=cost_m)
 
 
+def candidate_offsets(
+    ref: FootTracks, cam: FootTracks, min_overlap_s: float, step_frames: float
+) -> tuple[np.ndarray, int]:
+    """Offsets (s) every ``step_frames`` reference frames over the whole range where the clips meet,
+    and the fewest shared reference frames an offset must rest on (``min_overlap_s``, lowered to the shorter clip)."""
+    dt = 1.0 / ref.fps
+    len_ref = ref.times_s[-1] - ref.times_s[0] + dt
+    len_cam = cam.times_s[-1] - cam.times_s[0] + 1.0 / cam.fps
+    need = min(min_overlap_s, len_ref, len_cam)
+    min_frames = max(int(np.floor(need * ref.fps)) - 1, 2)
+    lo = ref.times_s[0] - cam.times_s[-1] - 1.0 / cam.fps
+    hi = ref.times_s[-1] - cam.times_s[0] + dt
+    return np.arange(np.floor(lo / dt) * dt, hi + dt, step_frames * dt), min_frames
+
+
 def _basin_s(offsets: np.ndarray, costs: np.ndarray, best: int) -> float:
     """Half-width (s) of the minimum's basin, at least 3 reference frames.
 
@@ -391,6 +401,7 @@ def _basin_s(offsets: np.ndarray, costs: np.ndarray, best: int) -> float:
 
 __all__ = [
     "FootTracks",
+    "candidate_offsets",
     "GeometricSync",
     "foot_tracks_from_masks",
     "geometric_confidence",

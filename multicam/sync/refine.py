@@ -1,8 +1,8 @@
 """Refine the offsets of calibrated cameras from a previous run's masks.
 
 A first run's masks give each object's foot point in every frame, with object ids shared by
-the cameras: far cleaner floor positions than the pictures' foreground blobs
-(:func:`multicam.sync.blobs.read_foot_points`). :func:`offsets_from_run` builds each camera's
+the cameras: cleaner floor positions than what the pictures' foreground gives
+(:mod:`multicam.sync.occupancy`). :func:`offsets_from_run` builds each camera's
 foot tracks from its masks (:func:`multicam.sync.geometric.foot_tracks_from_masks`) and looks
 for the offset at which it and the reference put the objects on the same floor spots
 (:func:`multicam.sync.geometric.geometric_offset`), within ``window_s`` of the offset the run

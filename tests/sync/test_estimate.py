@@ -132,3 +132,29 @@ def test_open_game_names_the_camera_it_cannot_synchronize(tmp_path, clip_set):
 def test_sync_options_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SyncOptions(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "resolution_wh, expected",
+    [
+        ((1920, 1080), 180),  # analysed at 320 px wide
+        ((320, 180), 180),
+        ((1080, 1920), 569),  # portrait
+        ((90, 160), 160),  # narrower than 320: as it is
+        ((160, 80), 80),  # under MIN_GEOMETRY_HEIGHT: refused by the geometry method
+        ((0, 0), 0),
+    ],
+)
+def test_analysed_height(resolution_wh, expected, tmp_path):
+    from multicam.clips import ClipInfo
+    from multicam.sync.estimate import analysed_height
+
+    info = ClipInfo(
+        path=tmp_path / "a.mp4",
+        resolution_wh=resolution_wh,
+        fps=25.0,
+        frame_count=10,
+        has_audio=False,
+        audio_sample_rate=0,
+    )
+    assert analysed_height(info) == expected
