@@ -174,7 +174,10 @@ def estimate_offset(
     match reliably, the pictures' motion is tried too, and its answer is only accepted if it
     agrees with the sound's best guess (a confident visual match that the sound contradicts is
     more likely a coincidence than a camera with unrelated sound; ``method="visual"`` forces it).
-    Without sound (no track, or a silent one) the motion decides alone.
+    Without sound (no track, or a silent one), calibrated cameras are compared by their floor
+    occupancy first; when it measures but is not sure, a confident motion answer must agree with
+    its best guess in the same way (the motion curves of small players match by chance more often).
+    Without a calibration the motion decides alone.
 
     Raises:
         SyncError: naming the camera and why no method gave a reliable answer.
@@ -187,7 +190,8 @@ def estimate_offset(
     if options.method == "auto" and not _calibrated(cam, ref):
         order = ("audio", "visual")
     threshold = options.min_confidence
-    audio_guess: MethodEstimate | None = None
+    # the first method that measured something but was not sure: a later method's answer must agree with it
+    guess: MethodEstimate | None = None
 
     def result(est: MethodEstimate, method: str, offset: float, confidence: float) -> SyncResult:
         return SyncResult(
@@ -213,10 +217,10 @@ def estimate_offset(
                 f"{method}: no reliable match (best guess {est.offset:+.3f} s, confidence "
                 f"{est.confidence:.2f} < {threshold:.2f})"
             )
-            if method == "audio":
-                audio_guess = est
+            if guess is None:
+                guess = est
             continue
-        if audio_guess is None:
+        if guess is None:
             if method == "visual" and options.method == "auto" and _calibrated(cam, ref):
                 refined = _refine(est, cam, ref, options, notes)
                 if refined is not None:
@@ -224,18 +228,25 @@ def estimate_offset(
                     return result(refined, "visual+geometry", refined.offset, max(est.confidence, refined.confidence))
             return result(est, method, est.offset, est.confidence)
         tolerance = max(1.5 / min(ref.info.fps, cam.info.fps), 0.05)
-        if abs(est.offset - audio_guess.offset) <= tolerance:
-            notes.append(f"{method}: confirms the audio's best guess ({est.offset:+.3f} s)")
-            return result(audio_guess, "audio", audio_guess.offset, max(audio_guess.confidence, est.confidence))
+        if abs(est.offset - guess.offset) <= tolerance:
+            notes.append(f"{method}: confirms the {guess.method}'s best guess ({est.offset:+.3f} s)")
+            used = "visual+geometry" if guess.method == "geometry" else guess.method
+            return result(guess, used, guess.offset, max(guess.confidence, est.confidence))
+        what = "sound" if guess.method == "audio" else "floor positions"
         notes.append(
             f"{method}: a match at {est.offset:+.3f} s (confidence {est.confidence:.2f}) that the "
-            f"sound contradicts; use --method {method} to accept it"
+            f"{what} contradict{'s' if what == 'sound' else ''}; use --method {method} to accept it"
         )
+    calibrate = (
+        " A calibration of both cameras (multicam calibrate) lets their floor positions synchronize them."
+        if options.method == "auto" and not _calibrated(cam, ref)
+        else ""
+    )
     raise SyncError(
         f"camera {camera!r}: cannot synchronize with the reference camera {reference!r}: "
         + "; ".join(notes)
         + ". Check that both clips film the same moment (their recordings must overlap in time), try "
-        "another --method, or write the camera's offset in seconds in the game file instead of 'auto'."
+        "another --method, or write the camera's offset in seconds in the game file instead of 'auto'." + calibrate
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from multicam.clips import probe_clip
@@ -62,6 +63,7 @@ def test_raise_lists_every_failing_camera(tmp_path, clip_set):
     with pytest.raises(SyncError, match="camera 'still'") as excinfo:
         estimate_offsets(game, infos_of(game))
     assert isinstance(excinfo.value, MulticamError) and "'loud'" not in str(excinfo.value)
+    assert "multicam calibrate" in str(excinfo.value)  # these cameras have no calibration: say what it would give
 
 
 def test_a_visual_match_that_the_sound_contradicts_is_refused_unless_asked_for(tmp_path, clip_set):
@@ -158,3 +160,47 @@ def test_analysed_height(resolution_wh, expected, tmp_path):
         audio_sample_rate=0,
     )
     assert analysed_height(info) == expected
+
+
+def _answer(method: str, offset: float, confidence: float):
+    from multicam.sync import MethodEstimate
+
+    return MethodEstimate(method, offset, confidence, 0.5, 0.1, 5.0, 3.0, 0.002)
+
+
+@pytest.mark.parametrize(
+    "answers, expected",
+    [
+        # calibrated cameras without sound: the floor occupancy first
+        ({"geometry": (0.40, 0.9), "visual": (2.0, 1.0)}, ("geometry", 0.40)),
+        # the floor measured but unsure: a confident motion answer must agree with its best guess
+        ({"geometry": (0.40, 0.3), "visual": (0.41, 0.9)}, ("visual+geometry", 0.40)),
+        ({"geometry": (0.40, 0.3), "visual": (2.0, 1.0)}, "the floor positions contradict"),
+        # the floor could not be measured at all: the motion, refined geometrically
+        ({"geometry": SyncError("too small to find feet"), "visual": (2.0, 0.9)}, ("visual+geometry", 2.01)),
+        ({"geometry": (0.40, 0.3), "visual": (2.0, 0.2)}, "no reliable match"),
+    ],
+)
+def test_auto_without_sound_combines_floor_and_motion(answers, expected, monkeypatch, tmp_path):
+    from multicam.clips import ClipInfo
+    from multicam.sync import estimate as est_mod
+    from multicam.sync.estimate import ClipSignals, estimate_offset
+
+    def run_method(method, cam, ref, options):
+        value = answers.get(method, SyncError("the reference clip has no audio track"))
+        if isinstance(value, SyncError):
+            raise value
+        return _answer(method, *value)
+
+    monkeypatch.setattr(est_mod, "_run_method", run_method)
+    monkeypatch.setattr(est_mod, "_refine", lambda first, *a: _answer("geometry", first.offset + 0.01, 0.2))
+    info = ClipInfo(path=tmp_path / "a.mp4", resolution_wh=(320, 180), fps=25.0, frame_count=100, has_audio=False)
+    sig = ClipSignals(info, SyncOptions(), homography=np.eye(3))
+    if isinstance(expected, str):
+        with pytest.raises(SyncError, match=expected) as excinfo:
+            estimate_offset("cam", sig, "ref", sig)
+        assert "camera 'cam'" in str(excinfo.value) and "multicam calibrate" not in str(excinfo.value)
+    else:
+        result = estimate_offset("cam", sig, "ref", sig)
+        assert (result.method, result.offset) == (expected[0], pytest.approx(expected[1]))
+        assert result.used is not None and result.used.method == "geometry"

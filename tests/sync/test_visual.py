@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from multicam.sync.errors import SyncError
 from multicam.sync.visual import (
@@ -209,3 +210,24 @@ def test_short_clips_of_about_100_frames(sync_clips):
     cam = read_motion_energy(sync_clips("short", offset=1.3, duration=4.0, fps=30, view=1, audio=False))
     est = visual_offset(ref, cam)
     assert abs(est.offset - 1.3) < 1 / 30 and est.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    "noise, accepted",
+    [
+        (0.2, True),  # the camera's curve shares most of its variance with the reference's
+        (2.0, False),  # the right lag still stands out of the null, but a correlation of about 0.5 is weak evidence
+    ],
+)
+def test_a_weak_correlation_is_not_trusted_whatever_the_null(noise, accepted):
+    rng = np.random.default_rng(5)
+    fps = 25.0
+    motion = ndimage.gaussian_filter1d(rng.normal(size=300), 2.0)  # 12 s of motion energy
+    ref = MotionCurve(motion, (np.arange(300) + 0.5) / fps, fps)
+    part = motion[50:200]  # 6 s from game time 2.0
+    cam = MotionCurve(part + noise * part.std() * rng.normal(size=150), (np.arange(150) + 0.5) / fps, fps)
+    est = visual_offset(ref, cam)
+    assert abs(est.offset - 2.0) < 1 / fps  # found either way
+    assert (est.confidence >= 0.5) == accepted
+    if not accepted:
+        assert est.peak < 0.6 and est.psr > 3.5  # the null alone would have let it through
