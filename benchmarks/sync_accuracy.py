@@ -131,6 +131,8 @@ def row(method, est_or_exc, truth, fps, overlap) -> dict:
         "error_frames": (est.offset - truth) * fps if truth is not None else None,
         "confidence": est.confidence,
         "accepted": est.confidence >= DEFAULT_MIN_CONFIDENCE,
+        "peak": est.peak,  # geometry-pixels: the maps' correlation; visual: the motion curves'
+        "psr": est.psr,  # geometry-pixels and visual: the peak's z
     }
 
 
