@@ -48,7 +48,7 @@ def tracks(h_image_to_floor, start: float, duration: float, fps: float, *, ids=T
     [
         (0.0, True, 0.0, (0, 0)),
         (-1.234, True, 0.0, (0, 0)),
-        (0.517, False, 0.0, (0, 0)),  # blobs: no ids, chamfer distance
+        (0.517, False, 0.0, (0, 0)),  # no ids: chamfer distance
         (2.05, True, 0.1, (0.3, -0.2)),  # noisy foot points, a constant shift between the cameras
         (-0.3, False, 0.1, (0.3, -0.2)),
     ],
