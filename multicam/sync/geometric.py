@@ -80,6 +80,11 @@ class FootTracks:
     def has_ids(self) -> bool:
         return bool(len(self.ids)) and bool(np.all(self.ids >= 0))
 
+    def frames_between(self, first: int, stop: int) -> FootTracks:
+        """Frames ``first`` to ``stop - 1`` (clip times kept as they are, frame indices from 0)."""
+        keep = (self.frame >= first) & (self.frame < stop)
+        return FootTracks(self.times_s[first:stop], self.frame[keep] - first, self.xy[keep], self.ids[keep], self.fps)
+
     def scaled(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> FootTracks:
         """The same points in another pixel frame: ``(x * sx + dx, y * sy + dy)`` (a resize and a crop)."""
         xy = self.xy * np.array([sx, sy]) + np.array([dx, dy])

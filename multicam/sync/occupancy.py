@@ -26,13 +26,14 @@ to trust the answer.
 
 Cost: the counts are sparse; only the camera's maps are smoothed (by the two Gaussians combined,
 ``sigma * sqrt(2)``: ``<K a, K b> = <a, K K b>``), and every (reference frame, camera frame)
-product is computed once (:data:`MAX_PAIRS` bounds that table). Everything here is a pure
-function (numpy and scipy).
+product is computed once. :data:`MAX_PAIRS` bounds that table: for longer clips the camera is
+compared with a few stretches of the reference, spread over it, and the most confident answer is
+kept. Everything here is a pure function (numpy and scipy).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -47,7 +48,10 @@ MAX_CELLS = 120_000
 MARGIN_M = 1.0  # the grid reaches this far beyond where both cameras see contact points
 EXTENT_PERCENTILES = (1.0, 99.0)  # ... measured between these percentiles (points near the horizon run far)
 MAX_PAIRS = 40_000_000  # reference frames x camera frames held at once (4 bytes each)
+LONG_WINDOWS = 3  # longer clips: this many stretches of the reference, spread over it, are tried
+MIN_WINDOW_S = 30.0  # ... each at least this long, else the camera's clip is too long to sync
 CHUNK_FRAMES = 64  # camera frames smoothed at a time
+STILL_FRACTION = 1e-4  # a frame whose mean-removed map keeps less than this fraction of a map's energy is still
 COARSE_STEP_FRAMES = 0.5  # scan step (reference frames) over the whole range
 FINE_STEP_FRAMES = 0.05  # refinement step around the best coarse offset
 MAX_SHIFT_M = 0.75  # largest floor shift between two cameras' contact points that is corrected
@@ -154,17 +158,25 @@ def _gram(a: sparse.csr_matrix, b: sparse.csr_matrix, grid: FloorGrid, sigma_m: 
         block = a[i0 : i0 + CHUNK_FRAMES]
         kk = _smooth(block.toarray(), grid, both)
         ref_sq[i0 : i0 + CHUNK_FRAMES] = np.asarray(block.multiply(kk).sum(axis=1)).ravel()
+    ref_raw = ref_sq.copy()
     ref_sq += -2.0 * a_dot_kka_mean + float(a_mean @ kk_a_mean)
     pairs = np.empty((a.shape[0], b.shape[0]), dtype=np.float32)
     cam_sq = np.zeros(b.shape[0])
+    cam_raw = np.zeros(b.shape[0])
     for j0 in range(0, b.shape[0], CHUNK_FRAMES):
         block = b[j0 : j0 + CHUNK_FRAMES]
         kk = _smooth(block.toarray(), grid, both)  # (n, cells)
         pairs[:, j0 : j0 + len(kk)] = np.asarray(a @ kk.T) - a_dot_kkb_mean[:, None] - (kk @ a_mean)[None, :] + const
-        cam_sq[j0 : j0 + len(kk)] = (
-            np.asarray(block.multiply(kk).sum(axis=1)).ravel() - 2.0 * (block @ kk_b_mean) + float(b_mean @ kk_b_mean)
-        )
-    return _Gram(pairs=pairs, ref_sq=np.maximum(ref_sq, 0.0), cam_sq=np.maximum(cam_sq, 0.0))
+        raw = np.asarray(block.multiply(kk).sum(axis=1)).ravel()
+        cam_raw[j0 : j0 + len(kk)] = raw
+        cam_sq[j0 : j0 + len(kk)] = raw - 2.0 * (block @ kk_b_mean) + float(b_mean @ kk_b_mean)
+    # a frame no different from the clip's average map has nothing but rounding left
+    ref_sq = np.where(ref_sq > STILL_FRACTION * ref_raw.mean(), ref_sq, 0.0)
+    cam_sq = np.where(cam_sq > STILL_FRACTION * cam_raw.mean(), cam_sq, 0.0)
+    for what, energy in (("reference", ref_sq), ("camera", cam_sq)):
+        if not energy.any():
+            raise SyncError(f"nothing moves on the floor in the {what} clip (its contact points never change)")
+    return _Gram(pairs=pairs, ref_sq=ref_sq, cam_sq=cam_sq)
 
 
 def _score(g: _Gram, ref_times: np.ndarray, cam_times: np.ndarray, offset: float, min_frames: int) -> float:
@@ -351,18 +363,24 @@ def occupancy_offset(
 
     Raises:
         SyncError: a clip has no contact points on the floor, the cameras' floor areas do not
-            overlap, the clips are too long for one table of frame pairs, or no offset leaves
-            enough overlap.
+            overlap, the camera's clip is too long to compare with 30 s of the reference, or no
+            offset leaves enough overlap.
     """
     for what, tr in (("reference", ref), ("camera", cam)):
         if len(tr.times_s) < 2 or len(tr.xy) == 0:
             raise SyncError(f"the {what} clip shows nothing moving on the floor (no contact points)")
-    pairs = len(ref.times_s) * len(cam.times_s)
-    if pairs > MAX_PAIRS:
-        raise SyncError(
-            f"the clips are too long to compare every frame of one with every frame of the other "
-            f"({len(ref.times_s)} x {len(cam.times_s)} frames, at most {MAX_PAIRS:,} pairs): cut a stretch of "
-            "a few minutes that both cameras filmed, or write the offset in the game file"
+    if len(ref.times_s) * len(cam.times_s) > MAX_PAIRS:
+        return _windowed(
+            ref,
+            cam,
+            h_ref,
+            h_cam,
+            center=center,
+            window_s=window_s,
+            max_offset=max_offset,
+            min_overlap_s=min_overlap_s,
+            sigma_m=sigma_m,
+            max_shift_m=max_shift_m,
         )
     f_ref, ok_ref = to_floor(h_ref, ref.xy)
     f_cam, ok_cam = to_floor(h_cam, cam.xy)
@@ -398,6 +416,38 @@ def occupancy_offset(
         resolution_s=FINE_STEP_FRAMES * dt,
     )
     return OccupancySync(estimate=estimate, offsets=scan.offsets, scores=scan.scores, floor_shift_m=shift, grid=grid)
+
+
+def _windowed(ref: FootTracks, cam: FootTracks, h_ref: np.ndarray, h_cam: np.ndarray, **options) -> OccupancySync:
+    """Long clips: the camera against ``LONG_WINDOWS`` stretches of the reference, each as long as
+    ``MAX_PAIRS`` allows, spread from its start to its end; the most confident answer is kept."""
+    frames = MAX_PAIRS // len(cam.times_s)
+    if frames < MIN_WINDOW_S * ref.fps:
+        raise SyncError(
+            f"the camera's clip is too long ({len(cam.times_s)} frames) to compare with even {MIN_WINDOW_S:g} s "
+            f"of the reference ({MAX_PAIRS:,} frame pairs at most): cut it to the stretch the reference "
+            "filmed, or write the offset in the game file"
+        )
+    starts = np.unique(np.linspace(0, len(ref.times_s) - frames, LONG_WINDOWS).round().astype(int))
+    best: OccupancySync | None = None
+    refusals: list[SyncError] = []
+    for first in starts:
+        try:
+            found = occupancy_offset(ref.frames_between(int(first), int(first) + frames), cam, h_ref, h_cam, **options)
+        except SyncError as exc:
+            refusals.append(exc)
+            continue
+        if best is None or (found.estimate.confidence, found.estimate.peak) > (
+            best.estimate.confidence,
+            best.estimate.peak,
+        ):
+            best = found
+    if best is None:
+        raise refusals[-1]
+    offset = best.estimate.offset
+    overlap = min(ref.times_s[-1], cam.times_s[-1] + offset) - max(ref.times_s[0], cam.times_s[0] + offset)
+    estimate = replace(best.estimate, overlap_s=float(max(overlap + 1.0 / ref.fps, 0.0)))
+    return replace(best, estimate=estimate)
 
 
 __all__ = ["FloorGrid", "OccupancySync", "floor_shift", "occupancy_confidence", "occupancy_offset", "shared_floor_grid"]

@@ -113,6 +113,16 @@ def test_refusals(ref_frames, cam_frames, limits, match):
         geometric_offset(ref, cam, H_REF, H_CAM, **limits)
 
 
+def test_frames_between():
+    whole = tracks(H_REF, 0.0, 1.0, 25.0)
+    part = whole.frames_between(10, 15)
+    assert part.times_s.tolist() == whole.times_s[10:15].tolist() and part.fps == whole.fps
+    assert sorted(set(part.frame.tolist())) == [0, 1, 2, 3, 4]
+    inside = (whole.frame >= 10) & (whole.frame < 15)
+    assert np.array_equal(part.xy, whole.xy[inside]) and np.array_equal(part.ids, whole.ids[inside])
+    assert len(whole.frames_between(30, 40).times_s) == 0
+
+
 def test_to_floor_drops_points_above_the_horizon():
     h = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0.01, 1.0]])  # w = 1 + 0.01 y: the horizon at y = -100
     floor, ok = to_floor(h, np.array([[0, 0], [10, 50], [0, -200], [5, -100]]))

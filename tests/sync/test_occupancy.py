@@ -69,6 +69,20 @@ def test_a_shift_is_not_taken_for_time_when_play_drifts():
     assert fixed.floor_shift_m == pytest.approx([-0.6, 0.0], abs=0.12)
 
 
+@pytest.mark.parametrize("still", ["reference", "camera"])
+def test_nothing_moving_is_refused(still):
+    """Players who never move (or a clip of the empty court): every map equals the clip's average."""
+    ref = contacts(H_REF, 0.0, 4.0, 25.0)
+    cam = contacts(H_CAM, 0.4, 3.5, 30.0)
+    frozen = ref if still == "reference" else cam
+    first = frozen.frame == 0
+    per_frame = [frozen.xy[first]] * len(frozen.times_s)
+    frozen = FootTracks.from_frames(frozen.times_s, per_frame, frozen.fps)
+    ref, cam = (frozen, cam) if still == "reference" else (ref, frozen)
+    with pytest.raises(SyncError, match=f"nothing moves on the floor in the {still} clip"):
+        occupancy_offset(ref, cam, H_REF, H_CAM)
+
+
 def test_unrelated_play_scores_low():
     ref = contacts(H_REF, 0.0, 4.0, 25.0, seed=0)
     cam = contacts(H_CAM, 0.4, 4.0, 30.0, seed=5)  # another game on the same floor
@@ -105,7 +119,7 @@ def far_away(h):
         (10, 10, far_away(H_CAM), {}, "different parts of the floor"),
         (10, 10, H_CAM, {"center": 50.0, "window_s": 0.1}, "overlap"),  # the window lies where the clips do not overlap
         (10, 10, H_CAM, {"max_offset": 10.0, "center": -11.0, "window_s": 0.5}, "overlap"),
-        (300, 300, H_CAM, {}, "too long"),  # MAX_PAIRS lowered to 50,000 below
+        (300, 300, H_CAM, {}, "too long"),  # MAX_PAIRS lowered to 50,000 below: 6.7 s of the reference at a time
     ],
 )
 def test_refusals(ref_frames, cam_frames, h_cam, limits, match, monkeypatch):
@@ -114,6 +128,22 @@ def test_refusals(ref_frames, cam_frames, h_cam, limits, match, monkeypatch):
     cam = contacts(H_CAM, 5.0, cam_frames / 25, 25.0)  # h_cam: what the calibration says
     with pytest.raises(SyncError, match=match):
         occupancy_offset(ref, cam, H_REF, h_cam, **limits)
+
+
+def test_long_clips_are_compared_with_stretches_of_the_reference(monkeypatch):
+    """Over MAX_PAIRS: the camera (4 s) against 3 stretches of the 12 s reference; the one it lies in answers."""
+    ref = contacts(H_REF, 0.0, 12.0, 25.0)
+    cam = contacts(H_CAM, 7.3, 4.0, 30.0)
+    whole = occupancy_offset(ref, cam, H_REF, H_CAM)
+    monkeypatch.setattr(occupancy, "MAX_PAIRS", 15_000)  # 125 reference frames (5 s) at a time
+    monkeypatch.setattr(occupancy, "MIN_WINDOW_S", 2.0)
+    windowed = occupancy_offset(ref, cam, H_REF, H_CAM)
+    assert abs(windowed.estimate.offset - 7.3) * 25 < 0.25 and windowed.estimate.confidence >= 0.5
+    assert windowed.estimate.offset == pytest.approx(whole.estimate.offset, abs=0.1 / 25)
+    assert windowed.estimate.overlap_s == pytest.approx(whole.estimate.overlap_s, abs=1 / 25)
+    monkeypatch.setattr(occupancy, "MIN_WINDOW_S", 6.0)  # 5 s stretches would be too short
+    with pytest.raises(SyncError, match="too long"):
+        occupancy_offset(ref, cam, H_REF, H_CAM)
 
 
 def curve(peaks: dict[int, float], n: int = 60, noise: float = 0.01) -> np.ndarray:
