@@ -44,6 +44,9 @@ Z_FLOOR, Z_SPAN = 1.5, 2.0  # significance: peak's z-score against the null's be
 Z_GAP = 1.5  # uniqueness: the peak must beat the best other peak by this many null std to be unique
 # strength: curves that share less than about a third of their variance are weak evidence, whatever the null
 PEAK_FLOOR, PEAK_SPAN = 0.5, 0.2  # peak correlation 0.5 -> 0, 0.7 -> 1
+# a peak far above the correlation at every other lag counts as significant even when the shifted
+# curves' maxima come close (bursty motion): sidelobe ratio 6 -> 0, 7 -> 1
+SIDELOBE_FLOOR, SIDELOBE_SPAN = 6.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -274,11 +277,17 @@ def visual_offset(
     The curves are resampled to ``rate``, high-passed (``highpass_s`` moving average removed) and
     correlated (:func:`weighted_xcorr`) over every lag that leaves ``min_overlap_s`` of overlap
     (lowered to the shorter clip, so ~100-frame clips are searched too); the peak is refined by a
-    parabola. Its confidence (:func:`null_confidence`) compares it with what the same curves reach
-    out of step (:func:`null_maxima`), times a strength ``clip((peak - 0.5) / 0.2, 0, 1)``: on the
-    synthetic games of ``benchmarks/sync_accuracy.py`` the null alone let wrong answers through
-    (peaks 0.3 to 0.67 with z up to 9), while right answers where the motion is shared peak at 0.6
-    to 0.96. ``psr`` of the answer holds its z-score.
+    parabola. Its confidence is the larger of two significances, times a strength:
+
+    * :func:`null_confidence`: the peak against what the same curves reach out of step (:func:`null_maxima`);
+    * the sidelobe ratio: ``clip(psr - 6, 0, 1)`` with ``psr`` = (peak - mean) / std of the
+      correlation outside the peak's main lobe; with bursty motion the shifted curves' maxima come
+      close to a right peak that still stands far above every other lag;
+    * strength ``clip((peak - 0.5) / 0.2, 0, 1)``: on the synthetic games of
+      ``benchmarks/sync_accuracy.py`` the null alone let wrong answers through (peaks 0.3 to 0.67
+      with z up to 9), while right answers where the motion is shared peak at 0.6 to 0.96.
+
+    ``psr`` of the answer holds the null z-score.
 
     Raises:
         SyncError: a clip is static (nothing moves) or no offset satisfies the limits.
@@ -303,7 +312,8 @@ def visual_offset(
         raise SyncError(no_lag_message(max_offset, min_overlap_s))
     null = null_maxima(a, b, valid, shifts=null_shifts)
     confidence, z = null_confidence(est.peak, est.second_peak, null)
-    confidence *= float(np.clip((est.peak - PEAK_FLOOR) / PEAK_SPAN, 0.0, 1.0))
+    sidelobe = float(np.clip((est.psr - SIDELOBE_FLOOR) / SIDELOBE_SPAN, 0.0, 1.0)) if np.isfinite(est.psr) else 0.0
+    confidence = max(confidence, sidelobe) * float(np.clip((est.peak - PEAK_FLOOR) / PEAK_SPAN, 0.0, 1.0))
     est = replace(est, psr=z, confidence=confidence)
     return method_estimate("visual", est, base, rate, len(a), len(b))
 

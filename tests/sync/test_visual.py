@@ -231,3 +231,23 @@ def test_a_weak_correlation_is_not_trusted_whatever_the_null(noise, accepted):
     assert (est.confidence >= 0.5) == accepted
     if not accepted:
         assert est.peak < 0.6 and est.psr > 3.5  # the null alone would have let it through
+
+
+def test_a_peak_far_above_every_other_lag_is_trusted_when_the_null_comes_close(monkeypatch):
+    """Bursty motion: the shifted curves' best values can reach a right peak (the null says chance),
+    while the peak still stands far above the correlation at every other lag (the sidelobe ratio)."""
+    from multicam.sync import visual
+
+    rng = np.random.default_rng(2)
+    fps = 25.0
+    motion = ndimage.gaussian_filter1d(rng.normal(size=750), 2.0)  # 30 s
+    ref = MotionCurve(motion, (np.arange(750) + 0.5) / fps, fps)
+    part = motion[50:550]  # 20 s from game time 2.0
+    cam = MotionCurve(part + 0.2 * part.std() * rng.normal(size=500), (np.arange(500) + 0.5) / fps, fps)
+    plain = visual_offset(ref, cam)
+    monkeypatch.setattr(visual, "null_maxima", lambda a, b, valid, shifts: np.linspace(0.9, 1.0, 32) * plain.peak)
+    close = visual_offset(ref, cam)
+    assert abs(close.offset - 2.0) < 1 / fps and close.psr < 2.0  # the null alone: not significant
+    assert close.confidence >= 0.5  # the sidelobe ratio keeps it
+    monkeypatch.setattr(visual, "SIDELOBE_FLOOR", 1e9)
+    assert visual_offset(ref, cam).confidence < 0.5
