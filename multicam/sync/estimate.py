@@ -41,6 +41,9 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 # 160 px wide synthetic games (68-80 px tall) the floor occupancy was confidently 1 to 8 frames off,
 # at 150-180 px tall (320 px landscape, and portrait crops) within about a frame
 MIN_GEOMETRY_HEIGHT = 120
+# m: contact points sit towards each camera by a foot or a shadow's width (at most 0.19 m between two
+# cameras of the synthetic benchmark games); a much larger shift points at a calibration error
+FLOOR_SHIFT_WARN_M = 0.5
 GEOMETRY_WINDOW_FRAMES = 3.0  # a confident visual answer is refined geometrically within this many reference frames
 
 
@@ -207,7 +210,7 @@ def estimate_offset(
 
     for method in order:
         try:
-            est = _run_method(method, cam, ref, options)
+            est = _run_method(method, cam, ref, options, notes)
         except SyncError as exc:
             notes.append(f"{method}: {exc}")
             continue
@@ -250,7 +253,10 @@ def estimate_offset(
     )
 
 
-def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOptions) -> MethodEstimate:
+def _run_method(
+    method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOptions, notes: list[str]
+) -> MethodEstimate:
+    """One method's estimate; the floor occupancy adds a note with the floor shift it corrected."""
     if method == "audio":
         for what, clip in (("reference", ref), ("camera", cam)):
             if not clip.info.has_audio or clip.audio is None:
@@ -265,15 +271,27 @@ def _run_method(method: str, cam: ClipSignals, ref: ClipSignals, options: SyncOp
         if not _calibrated(cam, ref):
             raise SyncError("the game has no calibration (image-to-floor homography) for both cameras")
         _check_geometry_size(cam, ref)
-        return occupancy_offset(
+        sync = occupancy_offset(
             ref.contacts,
             cam.contacts,
             ref.homography,  # type: ignore[arg-type]
             cam.homography,  # type: ignore[arg-type]
             max_offset=options.max_offset,
             min_overlap_s=options.min_overlap_s,
-        ).estimate
+        )
+        if sync.estimate.confidence >= options.min_confidence:  # the shift of a refused match means nothing
+            notes.append(f"geometry: {floor_shift_note(sync.floor_shift_m)}")
+        return sync.estimate
     return visual_offset(ref.motion, cam.motion, max_offset=options.max_offset, min_overlap_s=options.min_overlap_s)
+
+
+def floor_shift_note(shift_m: np.ndarray) -> str:
+    """What the floor shift between two cameras' contact points says (a check of their calibrations)."""
+    size = float(np.hypot(*shift_m))
+    text = f"the two cameras place the feet {size:.2f} m apart on the floor (corrected)"
+    if size >= FLOOR_SHIFT_WARN_M:
+        text += "; that much suggests their calibrations disagree: check them (multicam calibrate)"
+    return text
 
 
 def analysed_height(info: ClipInfo) -> int:

@@ -137,6 +137,21 @@ def test_sync_options_are_checked(kwargs, match):
 
 
 @pytest.mark.parametrize(
+    "shift, words, warned",
+    [
+        ((0.0, 0.0), "0.00 m apart", False),
+        ((0.12, -0.05), "0.13 m apart", False),
+        ((0.4, 0.4), "0.57 m apart", True),  # more than a foot or a shadow explains
+    ],
+)
+def test_floor_shift_note(shift, words, warned):
+    from multicam.sync.estimate import floor_shift_note
+
+    note = floor_shift_note(np.array(shift))
+    assert words in note and ("calibrations disagree" in note) == warned
+
+
+@pytest.mark.parametrize(
     "resolution_wh, expected",
     [
         ((1920, 1080), 180),  # analysed at 320 px wide
@@ -186,7 +201,7 @@ def test_auto_without_sound_combines_floor_and_motion(answers, expected, monkeyp
     from multicam.sync import estimate as est_mod
     from multicam.sync.estimate import ClipSignals, estimate_offset
 
-    def run_method(method, cam, ref, options):
+    def run_method(method, cam, ref, options, notes):
         value = answers.get(method, SyncError("the reference clip has no audio track"))
         if isinstance(value, SyncError):
             raise value

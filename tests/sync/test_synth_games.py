@@ -113,3 +113,5 @@ def test_offset_auto_without_sound_opens_the_game(tmp_path):
         resolved = opened.offsets_resolved[name]
         assert resolved["method"] == "geometry" and resolved["confidence"] >= 0.5
         assert abs(resolved["offset"] - truth[name]) * 25 < 0.5, name
+        shift = next(n for n in resolved["notes"] if "apart on the floor" in n)  # the calibrations agree
+        assert "calibrations disagree" not in shift
