@@ -1,8 +1,8 @@
 """Estimate each camera's offset against the reference camera: audio first, pictures as the fallback.
 
-Without usable sound, the pictures' motion (:mod:`multicam.sync.visual`) and, when the game has a
-calibration for both cameras, the floor positions of what moves (:mod:`multicam.sync.geometric`)
-decide; a confident visual answer is refined geometrically within ``GEOMETRY_WINDOW_FRAMES``.
+Without usable sound, the pictures decide: when the game has a calibration for both cameras, the
+floor occupancy of what moves (:mod:`multicam.sync.occupancy`) first, then the motion
+(:mod:`multicam.sync.visual`), whose answer must agree with the floor's best guess when there is one.
 
 :func:`estimate_offsets` returns one :class:`SyncResult` per camera (or raises :class:`SyncError`);
 :func:`resolve_auto_offsets` is what :func:`multicam.session.open_game` calls for ``offset: auto``.
@@ -44,7 +44,6 @@ MIN_GEOMETRY_HEIGHT = 120
 # m: contact points sit towards each camera by a foot or a shadow's width (at most 0.19 m between two
 # cameras of the synthetic benchmark games); a much larger shift points at a calibration error
 FLOOR_SHIFT_WARN_M = 0.5
-GEOMETRY_WINDOW_FRAMES = 3.0  # a confident visual answer is refined geometrically within this many reference frames
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class SyncResult:
         offset: game time (s) of the camera's first frame.
         confidence: 0..1, of the method used.
         method: ``"audio"``, ``"visual"``, ``"geometry"`` or ``"visual+geometry"`` (a visual answer
-            refined by the floor positions).
+            that confirmed the floor positions' best guess, which is the offset).
         reference_fps: the reference clip's frame rate (for :attr:`offset_frames`).
         estimates: every method's estimate that was computed, the one used included.
         notes: why other methods were not used (no audio, silent, unreliable...).
@@ -224,11 +223,6 @@ def estimate_offset(
                 guess = est
             continue
         if guess is None:
-            if method == "visual" and options.method == "auto" and _calibrated(cam, ref):
-                refined = _refine(est, cam, ref, options, notes)
-                if refined is not None:
-                    estimates.append(refined)
-                    return result(refined, "visual+geometry", refined.offset, max(est.confidence, refined.confidence))
             return result(est, method, est.offset, est.confidence)
         tolerance = max(1.5 / min(ref.info.fps, cam.info.fps), 0.05)
         if abs(est.offset - guess.offset) <= tolerance:
@@ -314,29 +308,6 @@ def _check_geometry_size(cam: ClipSignals, ref: ClipSignals) -> None:
 
 def _calibrated(cam: ClipSignals, ref: ClipSignals) -> bool:
     return cam.homography is not None and ref.homography is not None
-
-
-def _refine(
-    first: MethodEstimate, cam: ClipSignals, ref: ClipSignals, options: SyncOptions, notes: list[str]
-) -> MethodEstimate | None:
-    """The geometric offset within ``GEOMETRY_WINDOW_FRAMES`` of a visual answer (None when it cannot be computed)."""
-    try:
-        _check_geometry_size(cam, ref)
-        geo = occupancy_offset(
-            ref.contacts,
-            cam.contacts,
-            ref.homography,  # type: ignore[arg-type]
-            cam.homography,  # type: ignore[arg-type]
-            center=first.offset,
-            window_s=GEOMETRY_WINDOW_FRAMES / ref.info.fps,
-            max_offset=options.max_offset,
-            min_overlap_s=options.min_overlap_s,
-        )
-    except SyncError as exc:
-        notes.append(f"geometry: no refinement ({exc})")
-        return None
-    notes.append(f"geometry: refined the visual {first.offset:+.4f} s to {geo.estimate.offset:+.4f} s")
-    return geo.estimate
 
 
 def game_homographies(game: Game, infos: dict[str, ClipInfo]) -> dict[str, np.ndarray]:
