@@ -29,10 +29,11 @@ from multicam.sync.audio import DEFAULT_SAMPLE_RATE, AudioTrack, audio_offset, d
 from multicam.sync.correlation import MethodEstimate
 from multicam.sync.errors import SyncError
 from multicam.sync.foreground import DEFAULT_WIDTH as CONTACT_WIDTH
+from multicam.sync.foreground import MIN_SIZE as CONTACT_MIN_SIZE
 from multicam.sync.foreground import read_contact_points
 from multicam.sync.geometric import FootTracks
 from multicam.sync.occupancy import occupancy_offset
-from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy, visual_offset
+from multicam.sync.visual import DEFAULT_WIDTH, MotionCurve, read_motion_energy, small_size, visual_offset
 
 Method = Literal["auto", "audio", "visual", "geometry"]
 METHODS: tuple[str, ...] = ("auto", "audio", "visual", "geometry")
@@ -290,18 +291,15 @@ def floor_shift_note(shift_m: np.ndarray) -> str:
 
 def analysed_height(info: ClipInfo) -> int:
     """Height (px) of the clip's pictures as the floor-occupancy method sees them (at most ``CONTACT_WIDTH`` wide)."""
-    width, height = info.resolution_wh
-    return int(round(height * min(CONTACT_WIDTH, width) / width)) if width else 0
+    return small_size(info.resolution_wh, CONTACT_WIDTH, CONTACT_MIN_SIZE)[1] if info.width else 0
 
 
 def _check_geometry_size(cam: ClipSignals, ref: ClipSignals) -> None:
-    small = [
-        (c.info.path.name, analysed_height(c.info)) for c in (ref, cam) if analysed_height(c.info) < MIN_GEOMETRY_HEIGHT
-    ]
+    heights = [(c.info.path.name, analysed_height(c.info)) for c in (ref, cam)]  # two clips may share a file name
+    small = ", ".join(f"{name} ({h} px)" for name, h in heights if h < MIN_GEOMETRY_HEIGHT)
     if small:
-        names = ", ".join(f"{name} ({h} px)" for name, h in small)
         raise SyncError(
-            f"{names}: under {MIN_GEOMETRY_HEIGHT} px tall as analysed ({CONTACT_WIDTH} px wide at most): too small "
+            f"{small}: under {MIN_GEOMETRY_HEIGHT} px tall as analysed ({CONTACT_WIDTH} px wide at most): too small "
             "to find feet in the pictures"
         )
 

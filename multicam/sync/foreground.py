@@ -24,7 +24,8 @@ from multicam.errors import ClipError
 from multicam.sync.geometric import FootTracks
 from multicam.sync.visual import small_frames
 
-DEFAULT_WIDTH = 320  # px: frames are analysed at this width (points are scaled back)
+DEFAULT_WIDTH = 320  # px: frames are analysed at this width at most (points are scaled back)
+MIN_SIZE = 16  # px: ... and at least this wide and tall
 BACKGROUND_FRAMES = 60  # frames spread over the clip for the median background (60 to 120)
 THRESHOLD = 45.0  # colour distance (0..441) above which a pixel is foreground
 CONTACT_ROWS = 0.015  # the lowest rows of each foreground run kept, as a fraction of the picture height (>= 1 row)
@@ -78,7 +79,7 @@ def read_contact_points(
     """
 
     def frames():
-        return small_frames(path, width, "rgb24", min_size=16)
+        return small_frames(path, width, "rgb24", min_size=MIN_SIZE)
 
     kept: list[np.ndarray] = []
     stride = 1

@@ -406,8 +406,8 @@ def _basin_s(offsets: np.ndarray, costs: np.ndarray, best: int) -> float:
 
 __all__ = [
     "FootTracks",
-    "candidate_offsets",
     "GeometricSync",
+    "candidate_offsets",
     "foot_tracks_from_masks",
     "geometric_confidence",
     "geometric_offset",

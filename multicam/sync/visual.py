@@ -138,6 +138,13 @@ class SmallFrame:
     scale: tuple[float, float]
 
 
+def small_size(resolution_wh: tuple[int, int], width: int, min_size: int = 8) -> tuple[int, int]:
+    """``(w, h)`` :func:`small_frames` scales pictures of ``resolution_wh`` to: ``width`` wide at most, aspect kept."""
+    w0, h0 = resolution_wh
+    w = max(min_size, min(int(width), w0))
+    return w, max(min_size, int(round(h0 * w / w0)))
+
+
 def small_frames(path: str | Path, width: int, pixel_format: str = "gray", min_size: int = 8) -> Iterator[SmallFrame]:
     """Decode a clip (PyAV) into frames ``width`` px wide (never wider than the clip), in ``pixel_format``.
 
@@ -156,8 +163,7 @@ def small_frames(path: str | Path, width: int, pixel_format: str = "gray", min_s
         rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         w0, h0 = stream.codec_context.width, stream.codec_context.height
-        w = max(min_size, min(int(width), w0))
-        h = max(min_size, int(round(h0 * w / w0)))
+        w, h = small_size((w0, h0), width, min_size)
         for i, frame in enumerate(container.decode(stream)):
             time = float(frame.time) - start if frame.time is not None else i / rate
             pixels = frame.reformat(width=w, height=h, format=pixel_format, interpolation="AREA").to_ndarray()
@@ -379,6 +385,7 @@ __all__ = [
     "read_motion_energy",
     "resample_curve",
     "small_frames",
+    "small_size",
     "visual_offset",
     "weighted_xcorr",
 ]
