@@ -8,7 +8,8 @@ cropped to a 9:16 portrait strip, their homographies moved with the crop).
 
 Each non-reference camera is synchronized against the reference by
 
-* ``visual``: the pictures' motion alone (:func:`multicam.sync.visual.visual_offset`),
+* ``visual``: the pictures' motion alone (:func:`multicam.sync.visual.visual_match`; its rows
+  also hold the evidence its confidence rests on, which ``visual_confidence.py`` fits),
 * ``geometry-pixels``: floor occupancy of the pictures' contact pixels
   (:func:`multicam.sync.foreground.read_contact_points` + :func:`multicam.sync.occupancy.occupancy_offset`),
 * ``auto``: what ``multicam sync`` / ``offset: auto`` does without sound (visual, refined
@@ -45,7 +46,7 @@ from multicam.sync.estimate import DEFAULT_MIN_CONFIDENCE, ClipSignals, SyncOpti
 from multicam.sync.foreground import read_contact_points
 from multicam.sync.geometric import foot_tracks_from_masks, geometric_offset
 from multicam.sync.occupancy import occupancy_offset
-from multicam.sync.visual import read_motion_energy, visual_offset
+from multicam.sync.visual import read_motion_energy, visual_match
 
 CONDITIONS = ("clean", "noise", "blur", "portrait")
 METHODS = ("visual", "geometry-pixels", "auto", "geometry-masks")
@@ -132,8 +133,16 @@ def row(method, est_or_exc, truth, fps, overlap) -> dict:
         "confidence": est.confidence,
         "accepted": est.confidence >= DEFAULT_MIN_CONFIDENCE,
         "peak": est.peak,  # geometry-pixels: the maps' correlation; visual: the motion curves'
-        "psr": est.psr,  # geometry-pixels and visual: the peak's z
+        "psr": est.psr,  # geometry-pixels: the peak's z; visual: the sidelobe ratio
     }
+
+
+def visual_row(ref, cam, truth, fps, overlap) -> dict:
+    """The ``visual`` row, with the :class:`~multicam.sync.visual.MotionEvidence` behind its confidence."""
+    match = attempt(lambda: visual_match(ref, cam))
+    if isinstance(match, SyncError):
+        return row("visual", match, truth, fps, overlap)
+    return row("visual", match.estimate, truth, fps, overlap) | dataclasses.asdict(match.evidence)
 
 
 def attempt(fn):
@@ -147,7 +156,7 @@ def measure_pair(ref: dict, cam: dict, truth: float | None) -> list[dict]:
     """Every method on one pair; ``ref``/``cam`` hold each clip's signals, ``truth`` None for a null pair."""
     overlap = truth is not None
     out = [
-        row("visual", attempt(lambda: visual_offset(ref["motion"], cam["motion"])), truth, REF_FPS, overlap),
+        visual_row(ref["motion"], cam["motion"], truth, REF_FPS, overlap),
         row(
             "geometry-pixels",
             attempt(lambda: occupancy_offset(ref["contacts"], cam["contacts"], ref["h"], cam["h"]).estimate),
@@ -232,10 +241,9 @@ def blob_rows(seeds: list[int], work: Path) -> list[dict]:
                 work / f"b{seed}_{offset}.mp4", world, offset=offset, duration=duration, fps=fps, view=view, audio=False
             )
             overlap = offset < 12.0 and offset + duration > 0
-            est = attempt(lambda c=clip, r=ref: visual_offset(r, read_motion_energy(c)))
             rows.append(
                 {"condition": "blobs", "seed": seed, "camera": f"view{view}"}
-                | row("visual", est, offset if overlap else None, 25.0, overlap)
+                | visual_row(ref, read_motion_energy(clip), offset if overlap else None, 25.0, overlap)
             )
     return rows
 

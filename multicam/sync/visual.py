@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from multicam.clips import open_container, video_stream
 from multicam.errors import ClipError
@@ -39,14 +39,16 @@ KEPT_FRAMES = 400  # at most this many small frames are kept to measure that
 WARMUP_STEPS = 5  # the first motion values of a clip are dropped (encoder warm-up)
 NOISE_GATE = 3.0  # motion energy ignores pixel changes below this multiple of the median change
 NULL_SHIFTS = 32  # circular shifts of the camera's curve that give the correlation's null distribution
-# confidence = significance * uniqueness, see null_confidence
-Z_FLOOR, Z_SPAN = 1.5, 2.0  # significance: peak's z-score against the null's best values, 1.5 -> 0, 3.5 -> 1
-Z_GAP = 1.5  # uniqueness: the peak must beat the best other peak by this many null std to be unique
-# strength: curves that share less than about a third of their variance are weak evidence, whatever the null
-PEAK_FLOOR, PEAK_SPAN = 0.5, 0.2  # peak correlation 0.5 -> 0, 0.7 -> 1
-# a peak far above the correlation at every other lag counts as significant even when the shifted
-# curves' maxima come close (bursty motion): sidelobe ratio 6 -> 0, 7 -> 1
-SIDELOBE_FLOOR, SIDELOBE_SPAN = 6.0, 1.0
+# Confidence = P(the answer is within a frame), a logistic model of the evidence (MotionEvidence) fitted by
+# benchmarks/visual_confidence.py on seeds 0-14 of benchmarks/sync_accuracy.py (rows in
+# benchmarks/results/visual_confidence_fit/, output in benchmarks/results/visual_confidence.json; a test holds
+# these numbers to it)
+CONFIDENCE_INTERCEPT = -7.46
+CONFIDENCE_WEIGHTS = (6.64, 0.46, 0.28)  # per MotionEvidence.features(): peak, sidelobe ratio, null z
+SIDELOBE_CAP, NULL_Z_RANGE = 12.0, (-3.0, 10.0)  # the features are clipped to these: beyond, no more evidence
+# a rival peak within this much of the answer's (correlation) shares the probability with it: a steady rhythm
+# matches at every period, and the evidence cannot tell which one is right (no such case in the fitted rows)
+RIVAL_GAP = 0.02
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,66 @@ def change_level(frames: np.ndarray) -> float:
         return 0.0
     deviation = np.abs(frames - np.median(frames, axis=0)).reshape(len(frames), -1)
     return float(np.median(np.percentile(deviation, 99.9, axis=1)))
+
+
+@dataclass(frozen=True)
+class MotionEvidence:
+    """What two motion curves say for their best lag.
+
+    Attributes:
+        peak: the correlation there (weighted by overlap, :func:`weighted_xcorr`), -1..1.
+        sidelobe: peak-to-sidelobe ratio: (peak - mean) / std of the correlation outside the peak's main lobe.
+        null_z: the peak's z-score against the best values the curves reach out of step (:func:`null_maxima`).
+        second_peak: the best correlation outside the peak's main lobe (the best rival lag).
+    """
+
+    peak: float
+    sidelobe: float
+    null_z: float
+    second_peak: float
+
+    def features(self) -> np.ndarray:
+        """``(peak, sidelobe, null_z)``, clipped to where more of each stops adding evidence, shape ``(3,)``."""
+        sidelobe = self.sidelobe if np.isfinite(self.sidelobe) else 0.0
+        return np.array(
+            [
+                float(np.clip(self.peak, -1.0, 1.0)),
+                float(np.clip(sidelobe, 0.0, SIDELOBE_CAP)),
+                float(np.clip(self.null_z, *NULL_Z_RANGE)),
+            ]
+        )
+
+
+def motion_confidence(
+    evidence: MotionEvidence,
+    intercept: float = CONFIDENCE_INTERCEPT,
+    weights: tuple[float, ...] = CONFIDENCE_WEIGHTS,
+) -> float:
+    """The probability that a motion answer is within a frame of the truth, 0..1.
+
+    A logistic model, ``p = 1 / (1 + exp(-(intercept + weights . evidence.features())))``, whose
+    default coefficients were fitted on the synthetic test set's design seeds (see the module
+    constants; how it does on held-out seeds: ``docs/benchmarks/sync-accuracy.md``). A rival lag
+    whose correlation comes within :data:`RIVAL_GAP` of the peak shares the probability with it:
+    ``p / (1 + r)``, ``r = clip(1 - (peak - second_peak) / RIVAL_GAP, 0, 1)``, so an answer with a
+    rival as good is never trusted (under 0.5).
+    """
+    if len(weights) != 3:
+        raise ValueError(f"motion_confidence needs 3 weights (peak, sidelobe, null z), got {len(weights)}")
+    p = float(special.expit(intercept + float(np.dot(weights, evidence.features()))))
+    gap = evidence.peak - evidence.second_peak
+    rival = float(np.clip(1.0 - gap / RIVAL_GAP, 0.0, 1.0)) if np.isfinite(gap) else 0.0
+    return p / (1.0 + rival)
+
+
+def null_z(peak: float, null: np.ndarray) -> float:
+    """``(peak - mean(null)) / std(null)``: how far the peak stands above what chance reaches; 0 for fewer than 2 values."""
+    null = np.asarray(null, dtype=np.float64)
+    if len(null) < 2:
+        return 0.0
+    mean = float(null.mean())
+    std = max(float(null.std()), 1e-6 * max(abs(mean), 1e-6), 1e-9)
+    return (peak - mean) / std
 
 
 def motion_energy(frames: Iterable[np.ndarray], gate: float = 0.0) -> np.ndarray:
@@ -268,7 +330,15 @@ def highpass(values: np.ndarray, window: int) -> np.ndarray:
     return values - ndimage.uniform_filter1d(values, size=int(window), mode="nearest")
 
 
-def visual_offset(
+@dataclass(frozen=True)
+class VisualMatch:
+    """:func:`visual_match`'s answer: the ``estimate`` (its ``psr`` the sidelobe ratio) and the ``evidence`` it rests on."""
+
+    estimate: MethodEstimate
+    evidence: MotionEvidence
+
+
+def visual_match(
     ref: MotionCurve,
     cam: MotionCurve,
     *,
@@ -277,23 +347,15 @@ def visual_offset(
     rate: float = DEFAULT_RATE,
     highpass_s: float = 2.0,
     null_shifts: int = NULL_SHIFTS,
-) -> MethodEstimate:
-    """The camera's offset against the reference from their motion energy curves.
+) -> VisualMatch:
+    """The camera's offset against the reference from their motion energy curves, with its evidence.
 
     The curves are resampled to ``rate``, high-passed (``highpass_s`` moving average removed) and
     correlated (:func:`weighted_xcorr`) over every lag that leaves ``min_overlap_s`` of overlap
     (lowered to the shorter clip, so ~100-frame clips are searched too); the peak is refined by a
-    parabola. Its confidence is the larger of two significances, times a strength:
-
-    * :func:`null_confidence`: the peak against what the same curves reach out of step (:func:`null_maxima`);
-    * the sidelobe ratio: ``clip(psr - 6, 0, 1)`` with ``psr`` = (peak - mean) / std of the
-      correlation outside the peak's main lobe; with bursty motion the shifted curves' maxima come
-      close to a right peak that still stands far above every other lag;
-    * strength ``clip((peak - 0.5) / 0.2, 0, 1)``: on the synthetic games of
-      ``benchmarks/sync_accuracy.py`` the null alone let wrong answers through (peaks 0.3 to 0.67
-      with z up to 9), while right answers where the motion is shared peak at 0.6 to 0.96.
-
-    ``psr`` of the answer holds the null z-score.
+    parabola. Its evidence: the peak correlation, the sidelobe ratio (how far it stands above the
+    correlation at every other lag), its z-score against what the same curves reach out of step
+    (:func:`null_maxima`) and the best rival lag; the confidence is :func:`motion_confidence` of that.
 
     Raises:
         SyncError: a clip is static (nothing moves) or no offset satisfies the limits.
@@ -316,12 +378,21 @@ def visual_offset(
     est = pick_peak(corr, lags, valid, min_exclusion=int(round(rate / min(ref.fps, cam.fps))))
     if est is None:
         raise SyncError(no_lag_message(max_offset, min_overlap_s))
-    null = null_maxima(a, b, valid, shifts=null_shifts)
-    confidence, z = null_confidence(est.peak, est.second_peak, null)
-    sidelobe = float(np.clip((est.psr - SIDELOBE_FLOOR) / SIDELOBE_SPAN, 0.0, 1.0)) if np.isfinite(est.psr) else 0.0
-    confidence = max(confidence, sidelobe) * float(np.clip((est.peak - PEAK_FLOOR) / PEAK_SPAN, 0.0, 1.0))
-    est = replace(est, psr=z, confidence=confidence)
-    return method_estimate("visual", est, base, rate, len(a), len(b))
+    evidence = MotionEvidence(
+        peak=est.peak,
+        sidelobe=est.psr,
+        null_z=null_z(est.peak, null_maxima(a, b, valid, shifts=null_shifts)),
+        second_peak=est.second_peak,
+    )
+    est = replace(est, confidence=motion_confidence(evidence))
+    return VisualMatch(method_estimate("visual", est, base, rate, len(a), len(b)), evidence)
+
+
+def visual_offset(
+    ref: MotionCurve, cam: MotionCurve, *, max_offset: float | None = None, min_overlap_s: float = 1.0
+) -> MethodEstimate:
+    """:func:`visual_match`'s estimate alone, with its default rate, high-pass and null."""
+    return visual_match(ref, cam, max_offset=max_offset, min_overlap_s=min_overlap_s).estimate
 
 
 def weighted_xcorr(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -352,40 +423,22 @@ def null_maxima(
     return np.asarray(out)
 
 
-def null_confidence(peak: float, second_peak: float, null: np.ndarray) -> tuple[float, float]:
-    """Confidence 0..1 of a correlation peak against the null distribution of best values, and its z-score.
-
-    ``z = (peak - mean(null)) / std(null)``, ``z2`` the same for the best peak outside the main
-    lobe. significance = clip((z - Z_FLOOR) / Z_SPAN): 0 at z <= 1.5, 1 at z >= 3.5; uniqueness =
-    clip((z - z2) / Z_GAP): another offset almost as good lowers it. confidence = significance *
-    uniqueness, so 0.5 needs z >= 2.5. The null's spread is underestimated by shifts of one curve
-    (on the test scenes unrelated clips reached z up to 3.3, about 1.8 times the nominal spread),
-    hence the high floor; the thresholds were set on the synthetic test set
-    (``benchmarks/sync_accuracy.py``).
-    """
-    if len(null) < 2:
-        return 0.0, 0.0
-    mean = float(null.mean())
-    std = max(float(null.std()), 1e-6 * max(abs(mean), 1e-6), 1e-9)
-    z = (peak - mean) / std
-    z2 = (second_peak - mean) / std
-    significance = float(np.clip((z - Z_FLOOR) / Z_SPAN, 0.0, 1.0))
-    uniqueness = float(np.clip((z - z2) / Z_GAP, 0.0, 1.0))
-    return significance * uniqueness, float(z)
-
-
 __all__ = [
     "MotionCurve",
+    "MotionEvidence",
     "SmallFrame",
+    "VisualMatch",
     "change_level",
     "highpass",
+    "motion_confidence",
     "motion_energy",
-    "null_confidence",
     "null_maxima",
+    "null_z",
     "read_motion_energy",
     "resample_curve",
     "small_frames",
     "small_size",
+    "visual_match",
     "visual_offset",
     "weighted_xcorr",
 ]

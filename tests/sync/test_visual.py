@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from multicam.sync import visual
 from multicam.sync.errors import SyncError
 from multicam.sync.visual import (
     MotionCurve,
+    MotionEvidence,
     change_level,
     drop_encoder_steps,
     highpass,
+    motion_confidence,
     motion_energy,
-    null_confidence,
     null_maxima,
+    null_z,
     read_motion_energy,
     resample_curve,
+    visual_match,
     visual_offset,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def square_frames(count: int, step: int) -> list[np.ndarray]:
@@ -148,20 +158,92 @@ def test_visual_max_offset_without_any_overlap_is_an_error(sync_clips):
 
 
 @pytest.mark.parametrize(
-    "peak, second, null, expected_conf, expected_z",
+    "peak, null, expected",
     [
-        (0.9, 0.3, np.array([0.4, 0.5, 0.6, 0.5]), 1.0, (0.9 - 0.5) / np.std([0.4, 0.5, 0.6, 0.5])),
-        (0.5, 0.3, np.array([0.4, 0.5, 0.6, 0.5]), 0.0, 0.0),  # no better than chance
-        (0.9, 0.899, np.array([0.4, 0.5, 0.6, 0.5]), 0.0, None),  # a rival as good: not unique
-        (0.9, 0.3, np.array([0.5]), 0.0, 0.0),  # too few null values
-        (0.9, 0.3, np.array([]), 0.0, 0.0),
+        (0.9, [0.4, 0.5, 0.6, 0.5], (0.9 - 0.5) / np.std([0.4, 0.5, 0.6, 0.5])),
+        (0.5, [0.4, 0.5, 0.6, 0.5], 0.0),  # no better than chance
+        (0.3, [0.4, 0.5, 0.6, 0.5], (0.3 - 0.5) / np.std([0.4, 0.5, 0.6, 0.5])),  # worse than chance: negative
+        (0.9, [0.5], 0.0),  # too few null values
+        (0.9, [], 0.0),
     ],
 )
-def test_null_confidence(peak, second, null, expected_conf, expected_z):
-    conf, z = null_confidence(peak, second, null)
-    assert conf == pytest.approx(expected_conf, abs=0.02)
-    if expected_z is not None:
-        assert z == pytest.approx(expected_z)
+def test_null_z(peak, null, expected):
+    assert null_z(peak, np.array(null)) == pytest.approx(expected)
+
+
+def test_null_z_of_a_constant_null_is_large_but_finite():
+    assert 1e3 < null_z(0.9, np.full(8, 0.5)) < np.inf
+
+
+@pytest.mark.parametrize(
+    "evidence, low, high",
+    [
+        (
+            MotionEvidence(peak=0.93, sidelobe=9.7, null_z=2.2, second_peak=0.6),
+            0.95,
+            1.0,
+        ),  # shared bursts of motion (blobs scene)
+        (MotionEvidence(peak=0.3, sidelobe=2.5, null_z=0.0, second_peak=0.25), 0.0, 0.05),  # what unrelated clips give
+        (
+            MotionEvidence(peak=0.6, sidelobe=4.5, null_z=1.5, second_peak=0.4),
+            0.05,
+            0.5,
+        ),  # a weak match: doubtful, not 0
+        (
+            MotionEvidence(peak=0.6, sidelobe=float("nan"), null_z=1.5, second_peak=0.4),
+            0.0,
+            0.05,
+        ),  # no sidelobe ratio: no evidence
+        (MotionEvidence(peak=-0.5, sidelobe=0.0, null_z=-3.0, second_peak=-0.6), 0.0, 0.001),
+        (MotionEvidence(peak=0.93, sidelobe=9.7, null_z=2.2, second_peak=0.93), 0.45, 0.5),  # a rival as good: halved
+        (MotionEvidence(peak=0.93, sidelobe=9.7, null_z=2.2, second_peak=0.92), 0.6, 0.7),  # one nearly as good
+    ],
+)
+def test_motion_confidence(evidence, low, high):
+    assert low <= motion_confidence(evidence) <= high
+
+
+@pytest.mark.parametrize(
+    "field, values",
+    [
+        ("peak", [0.5, 0.7, 0.9]),
+        ("sidelobe", [2.0, 4.0, 6.0, 8.0, 12.0]),
+        ("null_z", [-2.0, 0.0, 2.0, 5.0]),
+        ("second_peak", [0.6, 0.595, 0.59, 0.585]),  # the rival further below (from RIVAL_GAP on, no effect)
+    ],
+)
+def test_motion_confidence_grows_with_each_piece_of_evidence(field, values):
+    base = MotionEvidence(peak=0.6, sidelobe=5.0, null_z=1.0, second_peak=0.4)
+    conf = [motion_confidence(replace(base, **{field: v})) for v in values]
+    assert np.all(np.diff(conf) > 0)
+
+
+@pytest.mark.parametrize(
+    "evidence, same_as",
+    [
+        (
+            MotionEvidence(0.8, 100.0, 1.0, 0.5),
+            MotionEvidence(0.8, visual.SIDELOBE_CAP, 1.0, 0.5),
+        ),  # beyond the cap: no more
+        (MotionEvidence(0.8, 6.0, 50.0, 0.5), MotionEvidence(0.8, 6.0, visual.NULL_Z_RANGE[1], 0.5)),
+        (MotionEvidence(0.8, 6.0, -50.0, 0.5), MotionEvidence(0.8, 6.0, visual.NULL_Z_RANGE[0], 0.5)),
+    ],
+)
+def test_motion_confidence_clips_its_features(evidence, same_as):
+    assert motion_confidence(evidence) == pytest.approx(motion_confidence(same_as))
+
+
+def test_motion_confidence_needs_one_weight_per_feature():
+    with pytest.raises(ValueError, match="3 weights"):
+        motion_confidence(MotionEvidence(0.8, 6.0, 1.0, 0.5), weights=(1.0, 2.0))
+
+
+def test_the_shipped_coefficients_are_the_fitted_ones():
+    """visual.py's constants are what benchmarks/visual_confidence.py fitted (its saved output)."""
+    fitted = json.loads((ROOT / "benchmarks" / "results" / "visual_confidence.json").read_text())
+    assert fitted["features"] == ["peak", "sidelobe", "null_z"]
+    assert fitted["intercept"] == visual.CONFIDENCE_INTERCEPT
+    assert list(visual.CONFIDENCE_WEIGHTS) == fitted["weights"]
 
 
 def test_null_maxima_of_unrelated_curves_are_what_chance_gives():
@@ -219,35 +301,49 @@ def test_short_clips_of_about_100_frames(sync_clips):
         (2.0, False),  # the right lag still stands out of the null, but a correlation of about 0.5 is weak evidence
     ],
 )
-def test_a_weak_correlation_is_not_trusted_whatever_the_null(noise, accepted):
+def test_a_weak_correlation_is_doubtful_whatever_the_null(noise, accepted):
     rng = np.random.default_rng(5)
     fps = 25.0
     motion = ndimage.gaussian_filter1d(rng.normal(size=300), 2.0)  # 12 s of motion energy
     ref = MotionCurve(motion, (np.arange(300) + 0.5) / fps, fps)
     part = motion[50:200]  # 6 s from game time 2.0
     cam = MotionCurve(part + noise * part.std() * rng.normal(size=150), (np.arange(150) + 0.5) / fps, fps)
-    est = visual_offset(ref, cam)
-    assert abs(est.offset - 2.0) < 1 / fps  # found either way
-    assert (est.confidence >= 0.5) == accepted
+    match = visual_match(ref, cam)
+    assert abs(match.estimate.offset - 2.0) < 1 / fps  # found either way
+    assert (match.estimate.confidence >= 0.5) == accepted
     if not accepted:
-        assert est.peak < 0.6 and est.psr > 3.5  # the null alone would have let it through
+        assert match.evidence.peak < 0.6 and match.evidence.null_z > 3.5  # the null alone would have trusted it
+        assert match.estimate.confidence > 0.01  # doubtful, but a right answer does not score 0
 
 
 def test_a_peak_far_above_every_other_lag_is_trusted_when_the_null_comes_close(monkeypatch):
     """Bursty motion: the shifted curves' best values can reach a right peak (the null says chance),
     while the peak still stands far above the correlation at every other lag (the sidelobe ratio)."""
-    from multicam.sync import visual
-
     rng = np.random.default_rng(2)
     fps = 25.0
     motion = ndimage.gaussian_filter1d(rng.normal(size=750), 2.0)  # 30 s
     ref = MotionCurve(motion, (np.arange(750) + 0.5) / fps, fps)
     part = motion[50:550]  # 20 s from game time 2.0
     cam = MotionCurve(part + 0.2 * part.std() * rng.normal(size=500), (np.arange(500) + 0.5) / fps, fps)
-    plain = visual_offset(ref, cam)
-    monkeypatch.setattr(visual, "null_maxima", lambda a, b, valid, shifts: np.linspace(0.9, 1.0, 32) * plain.peak)
-    close = visual_offset(ref, cam)
-    assert abs(close.offset - 2.0) < 1 / fps and close.psr < 2.0  # the null alone: not significant
-    assert close.confidence >= 0.5  # the sidelobe ratio keeps it
-    monkeypatch.setattr(visual, "SIDELOBE_FLOOR", 1e9)
-    assert visual_offset(ref, cam).confidence < 0.5
+    plain = visual_match(ref, cam)
+    monkeypatch.setattr(
+        visual, "null_maxima", lambda a, b, valid, shifts: np.linspace(0.9, 1.0, 32) * plain.evidence.peak
+    )
+    close = visual_match(ref, cam)
+    assert abs(close.estimate.offset - 2.0) < 1 / fps and close.evidence.null_z < 2.0  # the null: not significant
+    assert close.estimate.confidence >= 0.5  # the sidelobe ratio keeps it
+    assert close.estimate.psr == close.evidence.sidelobe > 8
+    assert motion_confidence(replace(close.evidence, sidelobe=2.0)) < close.estimate.confidence - 0.3  # it counts
+
+
+@pytest.mark.parametrize("period_s", [0.8, 2.0])
+def test_motion_that_repeats_itself_is_not_trusted(period_s):
+    """Drills or a bouncing ball with a steady rhythm: every period matches as well, the answer is a guess."""
+    rng = np.random.default_rng(7)
+    fps = 25.0
+    t = (np.arange(500) + 0.5) / fps  # 20 s
+    motion = 1.0 + np.sin(2 * np.pi * t / period_s) ** 8
+    ref = MotionCurve(motion + 0.05 * rng.normal(size=500), t, fps)
+    cam = MotionCurve(motion[60:360] + 0.05 * rng.normal(size=300), t[:300], fps)
+    match = visual_match(ref, cam)
+    assert match.estimate.confidence < 0.5, match.evidence
