@@ -283,7 +283,7 @@ reference_masks: dict = {}
 
 
 def targets(rows: list[dict]) -> list[str]:
-    """The issue's targets, met or not (CUDA runs only)."""
+    """The targets, met or not (CUDA runs only)."""
     done = [r for r in rows if "skipped" not in r]
     lines = []
     for r in done:

@@ -12,7 +12,7 @@ are drawn (3 and 11 objects; no SAM 2 needed). Side by side, timed in this proce
 - ``render+mosaic``: the same with the synchronized mosaic (at most 1920 px wide) in the same pass.
 
 Frames/s counts the cameras' frames (all cameras together) per second of wall time, so the ratios
-are "how much longer than the video work itself". Targets (issue 16): render >= 0.7x the transcode,
+are "how much longer than the video work itself". Targets: render >= 0.7x the transcode,
 render+mosaic >= 0.5x.
 
     python benchmarks/render_speed.py            # 2 s of game (480 camera frames)

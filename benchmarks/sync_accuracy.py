@@ -18,7 +18,7 @@ Each non-reference camera is synchronized against the reference by
   masks would give at best).
 
 Null pairs (a camera of *another seed's* game against the reference: same calibration, unrelated
-play) measure how often a wrong answer is accepted. Targets (issue 14): median |error| <= 0.5
+play) measure how often a wrong answer is accepted. Targets: median |error| <= 0.5
 reference frame and confidence >= 0.5 in >= 90 % of the overlapping pairs.
 
 Usage::
