@@ -272,6 +272,18 @@ def pick_peak(
     )
 
 
+SHORT_CLIP_OVERLAP = 0.5  # a clip shorter than the overlap asked for may be matched on this share of itself
+
+
+def needed_overlap(min_overlap: float, len_ref: float, len_sig: float) -> float:
+    """The overlap an answer must rest on: ``min_overlap``, lowered to half the shorter clip when that is less.
+
+    Two clips of 1 s with a 1 s minimum could otherwise only be matched when they start together;
+    with half of the shorter one, they may be up to half a second apart. Any unit (s or samples).
+    """
+    return min(float(min_overlap), SHORT_CLIP_OVERLAP * min(float(len_ref), float(len_sig)))
+
+
 def search_mask(
     lags: np.ndarray,
     len_ref: int,
@@ -283,10 +295,10 @@ def search_mask(
 ) -> np.ndarray:
     """Which lags may hold the answer: enough overlap, and an offset ``base + lag / rate`` within ``max_offset``.
 
-    ``min_overlap_s`` is lowered to the shorter signal's length when that is shorter. Shape ``lags.shape``.
+    ``min_overlap_s`` is lowered for short signals (:func:`needed_overlap`). Shape ``lags.shape``.
     """
     overlap = overlap_for(lags, len_ref, len_sig)
-    need = min(int(round(min_overlap_s * rate)), len_ref, len_sig)
+    need = int(np.ceil(needed_overlap(min_overlap_s * rate, len_ref, len_sig) - 1e-9))
     valid = overlap >= max(need, 1)
     if max_offset is not None:
         valid &= np.abs(base + lags / rate) <= max_offset

@@ -29,7 +29,7 @@ import numpy as np
 
 from multicam.geometry import foot_point_xy
 from multicam.masks import FrameMasks
-from multicam.sync.correlation import MethodEstimate
+from multicam.sync.correlation import MethodEstimate, needed_overlap
 from multicam.sync.errors import SyncError
 
 TRUNCATE_M = 2.0  # floor distances above this count as this much (a missed or merged object)
@@ -292,8 +292,8 @@ def geometric_offset(
 ) -> GeometricSync:
     """The camera's offset against the reference that minimises their floor-position disagreement.
 
-    The whole range of offsets that leave ``min_overlap_s`` of overlap (lowered to the shorter
-    clip), or only ``center ± scan_s`` of it (long clips), is scanned every half reference frame
+    The whole range of offsets that leave ``min_overlap_s`` of overlap (lowered for short
+    clips), or only ``center ± scan_s`` of it (long clips), is scanned every half reference frame
     (for the confidence's baseline); the minimum is
     picked within ``center ± window_s`` when both are given (a refinement around a first
     estimate), then refined every 0.05 frame within ±1 frame, with a parabola through the finest
@@ -372,11 +372,12 @@ def candidate_offsets(
     ref: FootTracks, cam: FootTracks, min_overlap_s: float, step_frames: float
 ) -> tuple[np.ndarray, int]:
     """Offsets (s) every ``step_frames`` reference frames over the whole range where the clips meet,
-    and the fewest shared reference frames an offset must rest on (``min_overlap_s``, lowered to the shorter clip)."""
+    and the fewest shared reference frames an offset must rest on (``min_overlap_s``, lowered for short clips:
+    :func:`~multicam.sync.correlation.needed_overlap`)."""
     dt = 1.0 / ref.fps
     len_ref = ref.times_s[-1] - ref.times_s[0] + dt
     len_cam = cam.times_s[-1] - cam.times_s[0] + 1.0 / cam.fps
-    need = min(min_overlap_s, len_ref, len_cam)
+    need = needed_overlap(min_overlap_s, len_ref, len_cam)
     min_frames = max(int(np.floor(need * ref.fps)) - 1, 2)
     lo = ref.times_s[0] - cam.times_s[-1] - 1.0 / cam.fps
     hi = ref.times_s[-1] - cam.times_s[0] + dt

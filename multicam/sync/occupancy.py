@@ -357,7 +357,7 @@ def occupancy_offset(
         center, window_s: restrict the answer to ``|offset - center| <= window_s`` (a refinement
             of another estimate; the whole range is still scored, for the confidence).
         max_offset: restrict the answer to ``|offset| <= max_offset``.
-        min_overlap_s: shortest shared stretch (s), lowered to the shorter clip.
+        min_overlap_s: shortest shared stretch (s), lowered to half the shorter clip when that is less.
         sigma_m: smoothing of the maps (m).
         max_shift_m: largest floor shift between the cameras' points that is corrected (0: none).
 

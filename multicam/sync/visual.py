@@ -352,7 +352,7 @@ def visual_match(
 
     The curves are resampled to ``rate``, high-passed (``highpass_s`` moving average removed) and
     correlated (:func:`weighted_xcorr`) over every lag that leaves ``min_overlap_s`` of overlap
-    (lowered to the shorter clip, so ~100-frame clips are searched too); the peak is refined by a
+    (lowered to half the shorter clip when that is less, so clips of 100 frames or even 1 s are searched too); the peak is refined by a
     parabola. Its evidence: the peak correlation, the sidelobe ratio (how far it stands above the
     correlation at every other lag), its z-score against what the same curves reach out of step
     (:func:`null_maxima`) and the best rival lag; the confidence is :func:`motion_confidence` of that.

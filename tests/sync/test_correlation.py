@@ -9,6 +9,7 @@ from multicam.sync.correlation import (
     gcc_phat,
     lags_for,
     main_lobe,
+    needed_overlap,
     normalized_xcorr,
     overlap_for,
     parabolic_offset,
@@ -145,6 +146,27 @@ def test_search_mask(max_offset, expected):
     lags = lags_for(10, 6)  # -5 .. 9
     valid = search_mask(lags, 10, 6, rate=10.0, base=0.0, max_offset=max_offset, min_overlap_s=0.1)
     assert valid.sum() == expected
+
+
+@pytest.mark.parametrize(
+    "min_overlap, len_ref, len_sig, expected",
+    [
+        (1.0, 10.0, 4.0, 1.0),  # long clips: the minimum asked for
+        (1.0, 1.5, 4.0, 0.75),  # a clip shorter than twice the minimum: half of it
+        (1.0, 1.0, 1.0, 0.5),  # two 1 s clips may be half a second apart
+        (0.2, 1.0, 1.0, 0.2),
+        (1.0, 0.0, 4.0, 0.0),  # an empty clip
+    ],
+)
+def test_needed_overlap(min_overlap, len_ref, len_sig, expected):
+    assert needed_overlap(min_overlap, len_ref, len_sig) == pytest.approx(expected)
+
+
+def test_search_mask_of_two_short_signals_reaches_half_their_length():
+    """Two 1 s signals at 10 Hz with 1 s asked for: lags up to +-5 samples leave the 5 needed."""
+    lags = lags_for(10, 10)
+    valid = search_mask(lags, 10, 10, rate=10.0, base=0.0, max_offset=None, min_overlap_s=1.0)
+    assert lags[valid].tolist() == list(range(-5, 6))
 
 
 def test_long_signals_use_single_precision_and_keep_the_lag():

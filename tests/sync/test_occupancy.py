@@ -96,6 +96,17 @@ def test_short_clips_of_about_100_frames():
     assert abs(est.offset - 1.9) * 25 < 0.25 and est.confidence >= 0.5
 
 
+@pytest.mark.parametrize("offset", [-0.35, 0.27])
+def test_clips_of_one_second_may_be_apart_by_up_to_half_of_it(offset):
+    """1 s clips, 1 s of overlap asked for: the answer rests on half the shorter clip instead, so the
+    truth is searched although the clips share 0.65 to 0.73 s."""
+    ref = contacts(H_REF, 0.0, 1.0, 25.0)
+    cam = contacts(H_CAM, offset, 1.0, 30.0)
+    est = occupancy_offset(ref, cam, H_REF, H_CAM).estimate
+    assert abs(est.offset - offset) * 25 < 0.5
+    assert est.overlap_s == pytest.approx(1.0 - abs(offset), abs=0.05)
+
+
 def test_window_and_max_offset_restrict_the_answer():
     ref = contacts(H_REF, 0.0, 4.0, 25.0)
     cam = contacts(H_CAM, 0.8, 4.0, 30.0)
