@@ -8,9 +8,12 @@ floor occupancy of what moves (:mod:`multicam.sync.occupancy`) first, then the m
 :func:`resolve_auto_offsets` is what :func:`multicam.session.open_game` calls for ``offset: auto``.
 
 An offset is the game time (reference clock, s) of the camera clip's first frame; the reference's
-is 0. The confidence (0..1) says how much the correlation peak stands out of every other
-candidate offset and of the noise floor (:func:`multicam.sync.correlation.peak_confidence`);
-below ``min_confidence`` the answer is refused.
+is 0. The confidence (0..1) is each method's own: for the sound, how much the correlation peak
+stands out of every other candidate offset and of the noise floor
+(:func:`multicam.sync.correlation.peak_confidence`); for the floor, the occupancy's significance
+(:func:`multicam.sync.occupancy.occupancy_confidence`); for the motion, the estimated probability
+that the answer is within a frame (:func:`multicam.sync.visual.motion_confidence`). Below
+``min_confidence`` the answer is refused.
 """
 
 from __future__ import annotations
