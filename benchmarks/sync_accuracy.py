@@ -12,8 +12,8 @@ Each non-reference camera is synchronized against the reference by
   also hold the evidence its confidence rests on, which ``visual_confidence.py`` fits),
 * ``geometry-pixels``: floor occupancy of the pictures' contact pixels
   (:func:`multicam.sync.foreground.read_contact_points` + :func:`multicam.sync.occupancy.occupancy_offset`),
-* ``auto``: what ``multicam sync`` / ``offset: auto`` does without sound (visual, refined
-  geometrically when it is confident, else geometry alone),
+* ``auto``: what ``multicam sync`` / ``offset: auto`` does without sound (the floor occupancy for
+  calibrated cameras, then the motion, which must agree with the floor's best guess),
 * ``geometry-masks``: floor positions from the ground-truth masks' foot points (what a first run's
   masks would give at best).
 
