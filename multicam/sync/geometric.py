@@ -354,7 +354,6 @@ def geometric_offset(
             offset += float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) * FINE_STEP_FRAMES * dt
     cost_m = float(fine_costs[j])
     confidence, depth, rival = geometric_confidence(offsets, costs, best, _basin_s(offsets, costs, best))
-    overlap = min(ref.times_s[-1], cam.times_s[-1] + offset) - max(ref.times_s[0], cam.times_s[0] + offset)
     estimate = MethodEstimate(
         method="geometry",
         offset=offset,
@@ -362,7 +361,7 @@ def geometric_offset(
         peak=depth,
         second_peak=rival,
         psr=cost_m,
-        overlap_s=float(max(overlap + dt, 0.0)),
+        overlap_s=shared_seconds(ref, cam, offset),
         resolution_s=FINE_STEP_FRAMES * dt,
     )
     return GeometricSync(estimate=estimate, offsets=offsets, costs=costs, cost_m=cost_m)
@@ -382,6 +381,12 @@ def candidate_offsets(
     lo = ref.times_s[0] - cam.times_s[-1] - 1.0 / cam.fps
     hi = ref.times_s[-1] - cam.times_s[0] + dt
     return np.arange(np.floor(lo / dt) * dt, hi + dt, step_frames * dt), min_frames
+
+
+def shared_seconds(ref: FootTracks, cam: FootTracks, offset: float) -> float:
+    """Seconds of the reference the camera's clip covers at ``offset`` (one reference frame included), 0 for none."""
+    span = min(ref.times_s[-1], cam.times_s[-1] + offset) - max(ref.times_s[0], cam.times_s[0] + offset)
+    return float(max(span + 1.0 / ref.fps, 0.0))
 
 
 def _basin_s(offsets: np.ndarray, costs: np.ndarray, best: int) -> float:
@@ -412,5 +417,6 @@ __all__ = [
     "foot_tracks_from_masks",
     "geometric_confidence",
     "geometric_offset",
+    "shared_seconds",
     "to_floor",
 ]

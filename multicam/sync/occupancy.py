@@ -40,7 +40,7 @@ from scipy import ndimage, sparse
 
 from multicam.sync.correlation import MethodEstimate, parabolic_offset
 from multicam.sync.errors import SyncError
-from multicam.sync.geometric import FootTracks, candidate_offsets, to_floor
+from multicam.sync.geometric import FootTracks, candidate_offsets, shared_seconds, to_floor
 
 SIGMA_M = 0.15  # Gaussian smoothing of the occupancy maps (m)
 CELL_M = 0.1  # floor cell (m), made larger when the shared floor would need more than MAX_CELLS
@@ -403,16 +403,14 @@ def occupancy_offset(
             scan = _scan(_gram(counts_ref, moved, grid, sigma_m), ref, cam, min_overlap_s, near)
     confidence, z, far_best = occupancy_confidence(scan.offsets, scan.scores, scan.best)
     dt = 1.0 / ref.fps
-    offset = scan.offset
-    overlap = min(ref.times_s[-1], cam.times_s[-1] + offset) - max(ref.times_s[0], cam.times_s[0] + offset)
     estimate = MethodEstimate(
         method="geometry",
-        offset=offset,
+        offset=scan.offset,
         confidence=confidence,
         peak=scan.score,
         second_peak=far_best,
         psr=z,
-        overlap_s=float(max(overlap + dt, 0.0)),
+        overlap_s=shared_seconds(ref, cam, scan.offset),
         resolution_s=FINE_STEP_FRAMES * dt,
     )
     return OccupancySync(estimate=estimate, offsets=scan.offsets, scores=scan.scores, floor_shift_m=shift, grid=grid)
@@ -444,9 +442,7 @@ def _windowed(ref: FootTracks, cam: FootTracks, h_ref: np.ndarray, h_cam: np.nda
             best = found
     if best is None:
         raise refusals[-1]
-    offset = best.estimate.offset
-    overlap = min(ref.times_s[-1], cam.times_s[-1] + offset) - max(ref.times_s[0], cam.times_s[0] + offset)
-    estimate = replace(best.estimate, overlap_s=float(max(overlap + 1.0 / ref.fps, 0.0)))
+    estimate = replace(best.estimate, overlap_s=shared_seconds(ref, cam, best.estimate.offset))
     return replace(best, estimate=estimate)
 
 
